@@ -1,0 +1,42 @@
+# qm-ha: make lab | make test | make lab-down
+# Everything a target needs is installed by the target itself (Debian 12, as root).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYINFRA := $(VENV)/bin/pyinfra
+HOST_PACKAGES := docker.io debootstrap
+
+.PHONY: lab lab-up lab-down test host-deps venv deploy verify
+
+host-deps:
+	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+lab-up: host-deps venv
+	$(PY) -m lab up
+
+deploy: lab-up
+	$(PYINFRA) -y inventories/lab.py deploy.py
+
+verify:
+	$(PY) -m lab verify
+
+lab: deploy
+	@$(MAKE) --no-print-directory verify
+
+lab-down: venv
+	$(PY) -m lab down
+
+test: host-deps venv
+	$(PY) -m pytest tests

@@ -1,0 +1,18 @@
+"""qm-ha: two fresh servers -> an active-active QueueMetrics HA cluster.
+
+    pyinfra inventories/customer.py deploy.py --dry --diff   # preview
+    pyinfra inventories/customer.py deploy.py                # apply
+
+Phases run in the seed's order; preflight checks every requirement on both nodes before any
+phase changes anything.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from operations import base, preflight  # noqa: E402
+
+preflight.check()
+base.configure()

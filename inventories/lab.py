@@ -1,0 +1,37 @@
+"""The local lab made by ``make lab``: two Debian 12 containers, read from ``.lab/state.json``.
+
+``QMHA_LAB_STATE`` points at another state file (a second lab with its own LAB_PREFIX).
+"""
+
+import json
+import os
+from pathlib import Path
+
+_state_file = Path(os.environ.get("QMHA_LAB_STATE") or Path(__file__).resolve().parent.parent / ".lab/state.json")
+if not _state_file.exists():
+    raise SystemExit(f"{_state_file} does not exist: run `make lab` (or `python -m lab up`) first")
+_state = json.loads(_state_file.read_text())
+
+qm_nodes = (
+    [
+        (node["name"], {
+            "ssh_hostname": node["ssh_host"],
+            "qm_node_fqdn": node["fqdn"],
+            "qm_node_address": node["address"],
+            "ssh_port": node["ssh_port"],
+            "lab_container": node["container"],
+        })
+        for node in _state["nodes"]
+    ],
+    {
+        "qm_cluster_fqdn": _state["fqdn"],
+        "ssh_user": "root",
+        "ssh_key": _state["ssh_key"],
+        "ssh_known_hosts_file": _state["known_hosts"],
+        "ssh_strict_host_key_checking": "yes",
+        # A container's root is overlayfs: accept it with a warning.
+        "qm_strict_disk_layout": False,
+        # The lab sends no traffic outside the machine: chrony keeps the (shared) host clock.
+        "qm_ntp_servers": [],
+    },
+)

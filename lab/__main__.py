@@ -1,0 +1,43 @@
+"""Command line of the lab: ``python -m lab up|down|verify|state``.
+
+``make lab`` runs ``up``, then the deploy, then ``verify``; ``make lab-down`` runs ``down``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import cluster, verify
+from .docker import LabError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "verify", "state"])
+    args = parser.parse_args(argv)
+    cfg = cluster.LabConfig.from_env()
+    started = time.monotonic()
+    try:
+        if args.command == "up":
+            state = cluster.up(cfg)
+            print(f"lab: up in {time.monotonic() - started:.1f} s; state in {cfg.state_file}")
+            print("lab: nodes " + ", ".join(f"{n['fqdn']} ({n['address']})" for n in state["nodes"]))
+        elif args.command == "down":
+            removed = cluster.down(cfg)
+            print("lab: removed " + (", ".join(removed) if removed else "nothing (no lab found)"))
+        elif args.command == "verify":
+            ok = verify.report(cluster.write_state(cfg))
+            return 0 if ok else 1
+        else:
+            print(json.dumps(cluster.state_dict(cfg), indent=2))
+    except LabError as exc:
+        print(f"lab: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The short verification summary ``make lab`` ends with: what a person would check by hand.
+
+Each check runs a real command in a lab container and prints one line: ok/FAIL, what, and detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import docker
+
+
+def sh(container: str, command: str, timeout: float = 30) -> tuple[bool, str]:
+    proc = docker.run("exec", container, "sh", "-c", command, check=False, timeout=timeout)
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+
+
+def cluster_name_resolves_to_both(state: dict) -> tuple[bool, str]:
+    ok, out = sh(state["client_container"], f"getent ahostsv4 {state['fqdn']} | awk '{{print $1}}' | sort -u")
+    want = sorted(n["address"] for n in state["nodes"])
+    got = sorted(out.split())
+    return ok and got == want, f"{state['fqdn']} -> {', '.join(got) or out}"
+
+
+def service_active(unit_names: str) -> Callable[[dict, dict], tuple[bool, str]]:
+    def check(state: dict, node: dict) -> tuple[bool, str]:
+        ok, out = sh(node["container"], f"for u in {unit_names}; do systemctl is-active $u; done")
+        return ok, f"{unit_names.replace(' ', ', ')}: {' '.join(out.split())}"
+    check.__name__ = f"active: {unit_names}"
+    return check
+
+
+def node_names_in_hosts(state: dict, node: dict) -> tuple[bool, str]:
+    missing = []
+    for other in state["nodes"]:
+        ok, _ = sh(node["container"], f"grep -Eq '^{other['address']}[[:space:]].*{other['fqdn']}' /etc/hosts")
+        if not ok:
+            missing.append(other["fqdn"])
+    return not missing, "/etc/hosts has " + ("both node FQDNs" if not missing else f"no {', '.join(missing)}")
+
+
+NODE_CHECKS = [service_active("ssh chrony cron"), node_names_in_hosts]
+
+
+def report(state: dict) -> bool:
+    """Print one line per check; True when all passed."""
+    results = [("client", *cluster_name_resolves_to_both(state))]
+    for node in state["nodes"]:
+        for check in NODE_CHECKS:
+            results.append((node["name"], *check(state, node)))
+    for where, ok, detail in results:
+        print(f"  {'ok  ' if ok else 'FAIL'} {where:8} {detail}")
+    passed = sum(1 for _, ok, _ in results if ok)
+    print(f"verify: {passed}/{len(results)} checks passed; cluster URL https://{state['fqdn']}/queuemetrics/ "
+          f"(from {state['client_container']}: docker exec -it {state['client_container']} bash)")
+    return passed == len(results)

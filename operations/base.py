@@ -1,0 +1,91 @@
+"""Base phase: hostname, /etc/hosts for both node FQDNs, time sync (chrony), rsync, cron, sshd.
+
+The seed says no internal DNS is needed: each node finds its peer by ``/etc/hosts``. In a
+container (the lab), chronyd cannot set the clock; it runs without clock control instead.
+
+Example:
+
+.. code:: python
+
+    from operations import base
+    base.configure()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from . import cluster
+from .facts import ContainerType
+from .platform import Platform, for_distribution, install_packages
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def current_platform() -> Platform:
+    return for_distribution(host.get_fact(LinuxDistribution))
+
+
+def chrony_options(p: Platform, in_container: bool) -> str:
+    """chronyd's options: the distribution's, plus -x (leave the clock alone) in a container."""
+    return " ".join(filter(None, [p.chrony_default_options, "-x" if in_container else ""]))
+
+
+@deploy("Hostname and /etc/hosts")
+def names():
+    c = cluster.current()
+    server.hostname(name="Set the hostname", hostname=c.me.short_name)
+    for node in c.nodes:
+        server.etc_hosts(name=f"{node.fqdn} in /etc/hosts", ip=node.address, hostnames=[node.fqdn, node.short_name])
+
+
+@deploy("Time sync (chrony)")
+def time_sync():
+    p = current_platform()
+    in_container = host.get_fact(ContainerType) is not None
+    unit = p.services["chrony"]
+    options = files.template(
+        name="chronyd options",
+        src=str(TEMPLATES / "chrony/daemon-options.j2"),
+        dest=p.chrony_options_file,
+        var=p.chrony_options_var,
+        options=chrony_options(p, in_container),
+    )
+    changed = [options]
+    if in_container:
+        changed.append(files.template(
+            name="chrony may start in a container",
+            src=str(TEMPLATES / "systemd/chrony-in-container.conf.j2"),
+            dest=f"/etc/systemd/system/{unit}.service.d/qmha-container.conf",
+            create_remote_dir=True,
+        ))
+    servers = host.data.get("qm_ntp_servers")
+    if servers is not None:
+        changed.append(files.template(
+            name="chrony time sources",
+            src=str(TEMPLATES / "chrony/chrony.conf.j2"),
+            dest=p.chrony_conf,
+            ntp_servers=servers,
+            drift_file=p.chrony_drift_file,
+        ))
+    systemd.service(name="Restart chrony after a change", service=unit, restarted=True,
+                    daemon_reload=True, _if=any_changed(*changed))
+    systemd.service(name="chrony enabled and running", service=unit, running=True, enabled=True)
+
+
+@deploy("Base system")
+def configure():
+    """Packages and services every node needs before the tiers."""
+    p = current_platform()
+    names()
+    install_packages(p, p.base_packages, name="Base packages")
+    time_sync()
+    for role in ("ssh", "cron"):
+        systemd.service(name=f"{p.services[role]} enabled and running", service=p.services[role],
+                        running=True, enabled=True)

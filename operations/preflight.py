@@ -1,0 +1,172 @@
+"""Preflight: every requirement of the seed, checked from facts before anything changes.
+
+``check()`` runs once per deploy (for all nodes at the first host) and raises ``PreflightError``
+naming each failing host, the requirement and its fix; the deploy then stops with nothing changed.
+Warnings (a requirement turned soft by a flag) are printed and the deploy goes on.
+
+Example:
+
+.. code:: python
+
+    from operations import preflight
+    preflight.check()      # in deploy.py, before any phase that changes a node
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pyinfra import inventory, logger
+from pyinfra.api.exceptions import DeployError
+from gevent.lock import Semaphore
+from pyinfra.context import ctx_state
+from pyinfra.facts.hardware import Ipv4Addrs
+from pyinfra.facts.server import LinuxDistribution, User
+
+from . import cluster as cluster_mod
+from .facts import EpochTime, ResolvedAddresses, RootFilesystem, TcpReachable
+from .platform import UnsupportedPlatform, for_distribution
+
+
+# pyinfra prepares the hosts concurrently (gevent): the first host checks the whole cluster while
+# the other waits, then both read the same findings. Keyed by the run's State.
+_LOCK = Semaphore()
+_FINDINGS: dict[int, list[Finding]] = {}
+
+
+class PreflightError(DeployError):
+    """One or more requirements failed; nothing was changed on any node."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    node: str
+    requirement: str
+    problem: str
+    fix: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.node}: {self.requirement}: {self.problem}. Fix: {self.fix}"
+
+
+def check_os(h) -> list[Finding]:
+    try:
+        for_distribution(h.get_fact(LinuxDistribution))
+    except UnsupportedPlatform as exc:
+        return [Finding(h.name, "supported OS", str(exc),
+                        "install CentOS 7 or Debian 12 on this node (a fresh install, as the seed asks)")]
+    return []
+
+
+def check_root(h) -> list[Finding]:
+    user = h.get_fact(User)
+    if user == "root":
+        return []
+    return [Finding(h.name, "root access", f"commands run as {user!r}, not root",
+                    "connect as root (ssh_user='root'), or as the 'qm' sudo user with _sudo=True "
+                    "(and _use_sudo_password=True if sudo asks for one) in the inventory")]
+
+
+def check_interface(h, node) -> list[Finding]:
+    interface = h.data.get("qm_interface") or "eth0"
+    addresses = h.get_fact(Ipv4Addrs)
+    if node.address in (addresses.get(interface) or []):
+        return []
+    holder = next((name for name, ips in addresses.items() if node.address in ips), None)
+    where = f"it is on {holder}" if holder else "no interface has it"
+    return [Finding(h.name, f"address on {interface}", f"{node.address} is not on {interface} ({where})",
+                    f"set qm_node_address to this node's {interface} address, or qm_interface to "
+                    f"{holder or 'the interface that carries it'}")]
+
+
+def check_disk(h) -> list[Finding]:
+    fs = h.get_fact(RootFilesystem)
+    problems = []
+    if fs["fstype"] != "ext4":
+        problems.append(f"root filesystem is {fs['fstype']}, not ext4")
+    if fs["lvm"]:
+        problems.append(f"root is on LVM ({fs['source']})")
+    if fs["other_mounts"]:
+        problems.append("other partitions are mounted: " + ", ".join(m["target"] for m in fs["other_mounts"]))
+    if fs["swaps"]:
+        problems.append("swap partitions: " + ", ".join(fs["swaps"]))
+    if not problems:
+        return []
+    strict = h.data.get("qm_strict_disk_layout", True)
+    return [Finding(h.name, "single ext4 root partition without LVM", "; ".join(problems),
+                    "reinstall with one ext4 partition, or set qm_strict_disk_layout = False to accept "
+                    "this layout with a warning", warning=not strict)]
+
+
+def check_peer_ssh(h, peer) -> list[Finding]:
+    if h.get_fact(TcpReachable, address=peer.address, port=peer.ssh_port):
+        return []
+    return [Finding(h.name, "peer reachable", f"cannot open TCP {peer.address}:{peer.ssh_port} (the peer's SSH)",
+                    "let the two nodes reach each other (routing, firewall, security groups) on the SSH port")]
+
+
+def check_names(h, cluster) -> list[Finding]:
+    findings = []
+    expected = {n.fqdn: [n.address] for n in cluster.nodes}
+    expected[cluster.fqdn] = sorted(n.address for n in cluster.nodes)
+    for name, want in expected.items():
+        got = h.get_fact(ResolvedAddresses, hostname=name)
+        if got != sorted(want):
+            findings.append(Finding(h.name, f"{name} resolves", f"resolves to {got or 'nothing'}, not {want}",
+                                    f"add DNS A record(s) {name} -> {', '.join(want)}"))
+    return findings
+
+
+def check_clocks(hosts, tolerance: float) -> list[Finding]:
+    """Each node's clock offset from this machine, measured around the fact; compared between nodes."""
+    offsets = {}
+    for h in hosts:
+        before = time.time()
+        node_time = h.get_fact(EpochTime)
+        after = time.time()
+        if node_time is None:
+            return [Finding(h.name, "clock", "could not read the clock", "check that `date` works on the node")]
+        offsets[h.name] = node_time - (before + after) / 2
+    a, b = list(offsets)
+    skew = abs(offsets[a] - offsets[b])
+    if skew <= tolerance:
+        return []
+    return [Finding(f"{a}+{b}", "clocks agree", f"the nodes' clocks differ by {skew:.1f} s (limit {tolerance} s)",
+                    "sync both clocks with NTP (chrony) before deploying; newest-wins sync depends on it")]
+
+
+def findings(cluster) -> list[Finding]:
+    hosts = list(inventory)
+    result: list[Finding] = []
+    for h in hosts:
+        node = cluster.node_for(h.name)
+        peer = next(n for n in cluster.nodes if n is not node)
+        result += check_os(h)
+        result += check_root(h)
+        result += check_interface(h, node)
+        result += check_disk(h)
+        result += check_peer_ssh(h, peer)
+        result += check_names(h, cluster)
+    result += check_clocks(hosts, float(hosts[0].data.get("qm_clock_tolerance_s") or 2))
+    return result
+
+
+def check() -> None:
+    """Check every node once per deploy; raise PreflightError on any failure, log warnings."""
+    with _LOCK:
+        key = id(ctx_state.get())
+        if key not in _FINDINGS:
+            _FINDINGS[key] = findings(cluster_mod.from_inventory(inventory))
+            for f in _FINDINGS[key]:
+                if f.warning:
+                    logger.warning(f"--> preflight warning: {f}")
+            if not any(not f.warning for f in _FINDINGS[key]):
+                logger.info(f"--> preflight passed on {', '.join(h.name for h in inventory)}")
+    errors = [f for f in _FINDINGS[key] if not f.warning]
+    if errors:
+        raise PreflightError(
+            f"preflight found {len(errors)} problem(s); nothing was changed on any node:\n  - "
+            + "\n  - ".join(str(f) for f in errors)
+        )
