@@ -25,6 +25,9 @@ from pyinfra.facts.hardware import Ipv4Addrs
 from pyinfra.facts.server import LinuxDistribution, User
 
 from . import cluster as cluster_mod
+from . import local
+from .certificates import CertificateError
+from . import certificates
 from .facts import EpochTime, ResolvedAddresses, RootFilesystem, TcpReachable
 from .platform import UnsupportedPlatform, for_distribution
 
@@ -137,6 +140,24 @@ def check_clocks(hosts, tolerance: float) -> list[Finding]:
                     "sync both clocks with NTP (chrony) before deploying; newest-wins sync depends on it")]
 
 
+def check_tls(cluster) -> list[Finding]:
+    """The customer's certificate (or the generated one) is usable and covers every name."""
+    try:
+        material = local.tls()
+    except CertificateError as exc:
+        return [Finding("control machine", "TLS certificate", str(exc),
+                        "fix qm_tls_cert/qm_tls_key in the inventory, or remove them to use a self-signed CA")]
+    for warning in material.warnings:
+        logger.warning(f"--> preflight warning: TLS certificate: {warning}")
+    missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)],
+                          [n.address for n in cluster.nodes])
+    if not missing:
+        return []
+    return [Finding("control machine", "TLS certificate covers the cluster",
+                    f"{material.cert_path} does not cover {', '.join(missing)}",
+                    "have the certificate reissued with these names as subjectAltNames")]
+
+
 def findings(cluster) -> list[Finding]:
     hosts = list(inventory)
     result: list[Finding] = []
@@ -150,6 +171,7 @@ def findings(cluster) -> list[Finding]:
         result += check_peer_ssh(h, peer)
         result += check_names(h, cluster)
     result += check_clocks(hosts, float(hosts[0].data.get("qm_clock_tolerance_s") or 2))
+    result += check_tls(cluster)
     return result
 
 

@@ -16,5 +16,11 @@ qm_clock_tolerance_s = 2        # largest clock difference between the nodes the
 # --- base ---
 qm_ntp_servers = None           # chrony's sources; None keeps the distribution's chrony.conf
 
+# --- TLS (one certificate for the cluster FQDN, both node FQDNs and both addresses) ---
+qm_tls_cert = None              # customer's certificate (PEM, control machine); None: a self-signed CA is made
+qm_tls_key = None               # its private key (PEM, unencrypted)
+qm_tls_chain = None             # intermediate certificates, if not already in qm_tls_cert
+qm_tls_ca = None                # the root CA clients and the peer trust, if private
+
 # --- control machine ---
 qm_local_state_dir = None       # where generated secrets/certificates are kept; None: .qmha/<cluster fqdn>
