@@ -136,7 +136,7 @@ def check_clocks(hosts, tolerance: float) -> list[Finding]:
     skew = abs(offsets[a] - offsets[b])
     if skew <= tolerance:
         return []
-    return [Finding(f"{a}+{b}", "clocks agree", f"the nodes' clocks differ by {skew:.1f} s (limit {tolerance} s)",
+    return [Finding(f"{a}+{b}", "clocks agree", f"the nodes' clocks differ by {skew:.1f} s (limit {tolerance:g} s)",
                     "sync both clocks with NTP (chrony) before deploying; newest-wins sync depends on it")]
 
 

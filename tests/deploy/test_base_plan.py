@@ -1,0 +1,85 @@
+"""What the deploy would run on fresh CentOS 7 and Debian 12 nodes, from recorded facts (no Docker)."""
+
+import pytest
+
+from tests.deploy.harness import load_fixture, plan
+
+
+@pytest.fixture(scope="module")
+def el7(tmp_path_factory):
+    return plan(load_fixture("el7"), tmp_path_factory.mktemp("el7"))
+
+
+@pytest.fixture(scope="module")
+def debian12(tmp_path_factory):
+    return plan(load_fixture("debian12"), tmp_path_factory.mktemp("debian12"))
+
+
+def joined(commands):
+    return "\n".join(commands)
+
+
+def test_el7_installs_base_packages_with_yum(el7):
+    assert "yum install -y chrony rsync cronie openssh-server" in el7["node-a"]
+
+
+def test_debian12_installs_base_packages_with_apt_after_refreshing_lists(debian12):
+    cmds = debian12["node-a"]
+    install = next(i for i, c in enumerate(cmds) if "apt-get" in c and " install chrony rsync cron openssh-server" in c)
+    assert any(c == "apt-get update" for c in cmds[:install])
+    assert not any(c.startswith("yum") for c in cmds)
+
+
+def test_el7_services_use_el_unit_names(el7):
+    text = joined(el7["node-a"])
+    for unit in ("chronyd", "crond", "sshd"):
+        assert f"systemctl enable {unit}.service" in text
+    assert "chrony.service" not in text
+
+
+def test_debian12_services_use_debian_unit_names(debian12):
+    text = joined(debian12["node-b"])
+    for unit in ("chrony", "cron", "ssh"):
+        assert f"systemctl enable {unit}.service" in text
+
+
+def test_el7_chrony_options_live_in_sysconfig_without_clock_override(el7):
+    upload = next(c for c in el7["node-a"] if c.startswith("upload /etc/sysconfig/chronyd"))
+    assert 'OPTIONS=""' in upload
+
+
+def test_container_node_runs_chrony_without_clock_control(debian12):
+    text = joined(debian12["node-a"])
+    assert 'DAEMON_OPTS="-F 1 -x"' in text
+    assert "upload /etc/systemd/system/chrony.service.d/qmha-container.conf" in text
+
+
+def test_real_server_gets_no_container_override(el7):
+    assert "qmha-container.conf" not in joined(el7["node-a"])
+
+
+def test_distribution_chrony_conf_is_kept_unless_servers_are_given(el7, tmp_path):
+    assert "/etc/chrony.conf" not in joined(el7["node-a"])
+    with_servers = plan(load_fixture("el7"), tmp_path, qm_ntp_servers=["ntp1.mycompany.com"])
+    upload = next(c for c in with_servers["node-a"] if c.startswith("upload /etc/chrony.conf"))
+    assert "server ntp1.mycompany.com iburst" in upload
+    assert "driftfile /var/lib/chrony/drift" in upload
+
+
+def test_hosts_file_names_both_nodes_on_each_node(el7):
+    for node in ("node-a", "node-b"):
+        text = joined(el7[node])
+        assert "192.168.1.5 node-a.mycompany.com node-a" in text
+        assert "192.168.1.6 node-b.mycompany.com node-b" in text
+
+
+def test_hostname_is_the_short_node_name(el7):
+    assert "hostnamectl set-hostname node-a" in el7["node-a"]
+    assert "hostnamectl set-hostname node-b" in el7["node-b"]
+
+
+def test_tls_key_is_group_readable_only(el7):
+    cmds = el7["node-a"]
+    key_upload = next(i for i, c in enumerate(cmds) if c.startswith("upload /etc/qm-ha/tls/cluster.key"))
+    assert "chmod 640 /etc/qm-ha/tls/cluster.key" in cmds[key_upload:key_upload + 3]
+    assert "chown root:qmha-tls /etc/qm-ha/tls/cluster.key" in cmds[key_upload:key_upload + 3]

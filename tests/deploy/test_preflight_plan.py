@@ -1,0 +1,83 @@
+"""Preflight refuses a node that misses a requirement, naming host, requirement and fix, before any operation."""
+
+import re
+
+import pytest
+
+from operations.preflight import PreflightError
+from tests.deploy.harness import load_fixture, plan, set_response
+
+
+def refused(fixture, tmp_path, **data) -> str:
+    with pytest.raises(PreflightError) as info:
+        plan(fixture, tmp_path, **data)
+    return str(info.value)
+
+
+@pytest.fixture
+def el7():
+    return load_fixture("el7")
+
+
+def test_healthy_el7_nodes_pass(el7, tmp_path):
+    assert plan(el7, tmp_path)["node-a"]
+
+
+def test_unsupported_os_is_refused(el7, tmp_path):
+    debian11 = load_fixture("debian12")["hosts"]["node-a"]["responses"][0][1].replace(
+        'VERSION_ID="12"', 'VERSION_ID="11"').replace("12 (bookworm)", "11 (bullseye)")
+    message = refused(set_response(el7, "node-b", "-release", debian11), tmp_path)
+    assert "@fake/node-b: supported OS: Debian 11 is not supported" in message
+    assert "nothing was changed" in message
+
+
+def test_non_root_user_without_sudo_is_refused(el7, tmp_path):
+    message = refused(set_response(el7, "node-a", "echo $USER", "qm"), tmp_path)
+    assert "@fake/node-a: root access" in message
+    assert "_sudo=True" in message
+
+
+def test_address_not_on_eth0_is_refused(el7, tmp_path):
+    fixture = load_fixture("el7")
+    fixture["hosts"]["node-a"]["responses"][2][1] = fixture["hosts"]["node-a"]["responses"][2][1].replace("eth0", "ens3")
+    message = refused(fixture, tmp_path)
+    assert "@fake/node-a: address on eth0: 192.168.1.5 is not on eth0 (it is on ens3)" in message
+    assert "qm_interface" in message
+
+
+def test_lvm_root_is_refused_and_flag_makes_it_a_warning(el7, tmp_path):
+    lvm = "/ /dev/mapper/centos-root xfs\n/boot /dev/vda1 xfs\n-- swaps\n/dev/dm-1 partition 2097148 0 -2"
+    broken = set_response(el7, "node-a", "findmnt -rn", lvm)
+    message = refused(broken, tmp_path)
+    assert "root filesystem is xfs, not ext4" in message
+    assert "root is on LVM (/dev/mapper/centos-root)" in message
+    assert "other partitions are mounted: /boot" in message
+    assert "swap partitions: /dev/dm-1" in message
+    assert plan(broken, tmp_path, qm_strict_disk_layout=False)["node-a"]
+
+
+def test_unreachable_peer_is_refused(el7, tmp_path):
+    message = refused(set_response(el7, "node-b", "/dev/tcp/", "closed"), tmp_path)
+    assert "@fake/node-b: peer reachable: cannot open TCP 192.168.1.5:22" in message
+
+
+def test_cluster_name_resolving_to_one_node_is_refused(el7, tmp_path):
+    message = refused(set_response(el7, "node-a", "getent ahostsv4 queuemetrics.mycompany.com ", "192.168.1.5"),
+                      tmp_path)
+    assert "queuemetrics.mycompany.com resolves: resolves to ['192.168.1.5'], not ['192.168.1.5', '192.168.1.6']" in message
+
+
+def test_unresolvable_node_name_is_refused(el7, tmp_path):
+    message = refused(set_response(el7, "node-b", "getent ahostsv4 node-a.mycompany.com ", ""), tmp_path)
+    assert "@fake/node-b: node-a.mycompany.com resolves: resolves to nothing" in message
+
+
+def test_clock_skew_is_refused(el7, tmp_path):
+    message = refused(set_response(el7, "node-b", "date +%s.%N", "1795611609.900"), tmp_path)
+    assert re.search(r"clocks agree: the nodes' clocks differ by 9\.\d s \(limit 2 s\)", message)
+
+
+def test_every_problem_is_reported_at_once(el7, tmp_path):
+    broken = set_response(set_response(el7, "node-a", "echo $USER", "qm"), "node-b", "/dev/tcp/", "closed")
+    message = refused(broken, tmp_path)
+    assert "preflight found 2 problem(s)" in message
