@@ -1,0 +1,98 @@
+"""The lab driver on a second, throw-away lab: reuse, restart after a stop, remove only its own things."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import cluster, docker, image
+
+pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[2]
+
+
+def lab_cli(*args, **env):
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, **env})
+
+
+@pytest.fixture(scope="module")
+def spare(tmp_path_factory):
+    """A second lab (prefix qmtest) beside the main one; removed at the end."""
+    env = {"LAB_PREFIX": "qmtest", "LAB_SUBNET": "10.213.90.0/24",
+           "LAB_STATE_DIR": str(tmp_path_factory.mktemp("qmtest-state"))}
+    first = lab_cli("up", **env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    yield env, first.stdout
+    lab_cli("down", **env)
+    docker.run("rm", "-f", "qmtest-decoy", check=False)
+
+
+def test_first_up_writes_the_state_the_inventory_reads(spare):
+    env, _ = spare
+    state = json.loads((Path(env["LAB_STATE_DIR"]) / "state.json").read_text())
+    assert state["fqdn"] == "queuemetrics.lab.test"
+    assert [(n["container"], n["address"]) for n in state["nodes"]] == [
+        ("qmtest-node-a", "10.213.90.11"), ("qmtest-node-b", "10.213.90.12")]
+    assert state["dns_container"] == "qmtest-dns" and state["client_container"] == "qmtest-client"
+
+
+def test_second_up_reuses_the_running_lab(spare):
+    env, _ = spare
+    again = lab_cli("up", **env)
+    assert again.returncode == 0, again.stderr
+    assert "qmtest-node-a reused, qmtest-node-b reused" in again.stdout
+
+
+def test_up_restarts_containers_found_stopped(spare):
+    env, _ = spare
+    docker.run("stop", "qmtest-node-b")
+    again = lab_cli("up", **env)
+    assert again.returncode == 0, again.stderr
+    assert "qmtest-node-b started" in again.stdout
+    assert docker.inspect("container", "qmtest-node-b")["State"]["Running"]
+
+
+def test_node_has_eth0_address_hostname_and_pinned_host_key(spare):
+    env, _ = spare
+    cfg = cluster.LabConfig.from_env({**os.environ, **env})
+    out = docker.run("exec", "qmtest-node-a", "sh", "-c", "hostname; ip -4 -o addr show eth0").stdout
+    assert out.startswith("node-a\n") and "10.213.90.11/24" in out
+    key = docker.run("exec", "qmtest-node-a", "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
+    assert f"10.213.90.11 ssh-ed25519 {key}" in cfg.known_hosts.read_text()
+
+
+def test_nodes_do_not_share_host_keys(spare):
+    keys = {docker.run("exec", c, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout for c in ("qmtest-node-a", "qmtest-node-b")}
+    assert len(keys) == 2
+
+
+def test_dns_rotates_the_cluster_name_between_both_nodes(spare):
+    firsts = set()
+    for _ in range(6):
+        out = docker.run("exec", "qmtest-client", "getent", "ahostsv4", "queuemetrics.lab.test").stdout
+        firsts.add(out.split()[0])
+    assert firsts == {"10.213.90.11", "10.213.90.12"}
+
+
+def test_down_removes_the_lab_and_nothing_else(spare):
+    env, _ = spare
+    docker.run("run", "-d", "--name", "qmtest-decoy", "--entrypoint", "sleep", image.image_tag("debian12"), "300")
+    down = lab_cli("down", **env)
+    assert down.returncode == 0, down.stderr
+    for name in ("qmtest-node-a", "qmtest-node-b", "qmtest-dns", "qmtest-client"):
+        assert docker.inspect("container", name) is None
+    assert docker.inspect("network", "qmtest-lab") is None
+    assert docker.inspect("container", "qmtest-decoy") is not None
+
+
+def test_centos7_lab_without_a_local_image_says_so_and_fails():
+    if docker.inspect("image", "centos:7") is not None:
+        pytest.skip("this machine has a centos:7 image: the refusal cannot be shown here")
+    run = lab_cli("up", LAB_OS="centos7", LAB_PREFIX="qmtest7", LAB_SUBNET="10.213.91.0/24")
+    assert run.returncode == 2
+    assert "LAB_OS=centos7 needs a local `centos:7` image, and this machine has none" in run.stderr
+    assert docker.inspect("network", "qmtest7-lab") is None
