@@ -41,6 +41,11 @@ class Platform:
     chrony_options_file: str
     chrony_options_var: str
     chrony_default_options: str
+    #: what the sync script needs besides sshd: an ssh client, flock, logger
+    sync_packages: tuple[str, ...]
+    #: "firewalld" or "nftables" (a table of the project's own), and the packages for it
+    firewall: str
+    firewall_packages: tuple[str, ...]
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -58,6 +63,9 @@ PLATFORMS: dict[str, Platform] = {
         chrony_options_file="/etc/sysconfig/chronyd",
         chrony_options_var="OPTIONS",
         chrony_default_options="",
+        sync_packages=("openssh-clients", "util-linux"),
+        firewall="firewalld",
+        firewall_packages=("firewalld",),
     ),
     "debian12": Platform(
         key="debian12",
@@ -73,6 +81,9 @@ PLATFORMS: dict[str, Platform] = {
         chrony_options_file="/etc/default/chrony",
         chrony_options_var="DAEMON_OPTS",
         chrony_default_options="-F 1",
+        sync_packages=("openssh-client", "util-linux", "bsdutils"),
+        firewall="nftables",
+        firewall_packages=("nftables",),
     ),
 }
 

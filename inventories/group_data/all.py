@@ -22,5 +22,8 @@ qm_tls_key = None               # its private key (PEM, unencrypted)
 qm_tls_chain = None             # intermediate certificates, if not already in qm_tls_cert
 qm_tls_ca = None                # the root CA clients and the peer trust, if private
 
+# --- firewall (80/443 open; database and Tomcat's peer connector open to the peer only) ---
+qm_firewall_ssh_sources = []    # networks allowed to SSH (e.g. ["203.0.113.7/32"]); empty: SSH open to all
+
 # --- control machine ---
 qm_local_state_dir = None       # where generated secrets/certificates are kept; None: .qmha/<cluster fqdn>
