@@ -46,8 +46,12 @@ class FirewalldZone(FactBase):
     def command(self) -> str:
         return "firewall-cmd --permanent --list-all 2>/dev/null || true"
 
+    @staticmethod
+    def default() -> dict:
+        return {"services": [], "ports": [], "rich rules": []}
+
     def process(self, output) -> dict:
-        zone = {"services": [], "ports": [], "rich rules": []}
+        zone = self.default()
         key = None
         for line in output:
             stripped = line.strip()
