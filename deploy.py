@@ -12,8 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import base, preflight, tls  # noqa: E402
+from operations import app, base, preflight, tls, web  # noqa: E402
 
 preflight.check()
 base.configure()
 tls.install()
+app.configure()
+web.configure()
