@@ -38,7 +38,8 @@ from xml.sax.saxutils import escape
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyinfra import host
-from pyinfra.api import FactBase, MaskString, QuoteString, StringCommand, deploy, operation
+from pyinfra.api import FactBase, QuoteString, StringCommand, deploy, operation
+from pyinfra.api.hiddenvalue import HiddenValue
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -261,7 +262,7 @@ def context_param(path: str, param: str, value: str):
         host.noop(f"{param} in {path} is already set")
         return
     yield StringCommand(_PYTHON, "-c", QuoteString(_PARAM_SCRIPT), QuoteString(path), QuoteString(param),
-                        MaskString(QuoteString(value)))
+                        QuoteString(HiddenValue(value)))
 
 
 # ---------------------------------------------------------------- deploy
@@ -272,11 +273,11 @@ def _webapp_standin(tomcat: Tomcat, webapp: str, url: str) -> list:
                                group="root", mode="0755")]
     for rel in STANDIN_FILES:
         changed.append(files.put(name=f"Stand-in {rel}", src=str(STANDIN / rel), dest=f"{webapp}/{rel}",
-                                 user="root", group="root", mode="0644"))
+                                 user="root", group="root", mode="0644", create_remote_dir=False))
     changed.append(files.template(
         name="Stand-in WEB-INF/web.xml (JDBC_URL)",
         src=str(TEMPLATES / "queuemetrics/web.xml.j2"), dest=f"{webapp}/WEB-INF/web.xml",
-        user="root", group=tomcat.user, mode="0640", jdbc_url=url,
+        user="root", group=tomcat.user, mode="0640", create_remote_dir=False, jdbc_url=url,
     ))
     return changed
 
@@ -327,12 +328,13 @@ def configure():
     keystore = keystore_bytes(material, secrets["tomcat_keystore_password"],
                               local.state_dir() / "tls" / "tomcat.p12")
     restart_on.append(files.put(name=KEYSTORE, src=io.BytesIO(keystore), dest=KEYSTORE, user="root",
-                                group=tls.GROUP, mode="0640"))
+                                group=tls.GROUP, mode="0640", create_remote_dir=False))
     restart_on.append(files.put(
         name=f"{tomcat.conf_dir}/server.xml",
         src=io.StringIO(server_xml(tomcat, c.me.address, c.peer.address, http_port, https_port,
                                    secrets["tomcat_keystore_password"])),
         dest=f"{tomcat.conf_dir}/server.xml", user="root", group=tomcat.user, mode="0640",
+        create_remote_dir=False,
     ))
     restart_on.append(files.template(
         name="Tomcat JVM options",

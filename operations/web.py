@@ -69,8 +69,13 @@ def activate(candidate: str, live: str, sha1: str, service: str = "nginx"):
     if host.get_fact(Sha1File, path=live) == sha1:
         host.noop(f"{live} is already active")
         return
+    yield activate_command(candidate, live, service)
+
+
+def activate_command(candidate: str, live: str, service: str = "nginx") -> StringCommand:
+    """Shell command: CANDIDATE becomes LIVE and nginx reloads, or LIVE is restored and it fails."""
     previous = f"{STAGING_DIR}/{Path(live).name}.previous"
-    yield StringCommand(
+    return StringCommand(
         "if [ -f", QuoteString(live), "]; then cp -p", QuoteString(live), QuoteString(previous),
         "; else rm -f", QuoteString(previous), "; fi &&",
         "cp", QuoteString(candidate), QuoteString(live), "&& chmod 0644", QuoteString(live), "&&",
@@ -96,7 +101,7 @@ def configure():
     files.directory(name=STAGING_DIR, path=STAGING_DIR, user="root", group="root", mode="0755")
     candidate = f"{STAGING_DIR}/{CONF_NAME}"
     files.put(name="nginx configuration (candidate)", src=io.StringIO(text), dest=candidate,
-              user="root", group="root", mode="0644")
+              user="root", group="root", mode="0644", create_remote_dir=False)
     activate(name="nginx configuration checked and live", candidate=candidate,
              live=f"{p.nginx.conf_d}/{CONF_NAME}", sha1=hashlib.sha1(text.encode()).hexdigest(),
              service=p.nginx.service)
