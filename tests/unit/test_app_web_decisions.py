@@ -237,7 +237,7 @@ def test_hop_trusts_the_system_cas_for_a_public_certificate():
 @pytest.mark.parametrize("me, other", [(A, B), (B, A)])
 def test_https_serves_cluster_and_own_fqdn(me, other):
     text = render(me)
-    names = re.findall(r"server_name (.+);", text)
+    names = re.findall(r"^\s*server_name (.+);", text, re.M)
     assert names[:2] == [f"queuemetrics.example.com {me.fqdn}"] * 2
     assert other.fqdn not in " ".join(names)
 
