@@ -12,9 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import base, firewall, preflight, tls  # noqa: E402
+from operations import app, base, firewall, preflight, sync, tls, web  # noqa: E402
 
 preflight.check()
 base.configure()
 tls.install()
+app.configure()
+web.configure()
+sync.configure()
 firewall.configure()

@@ -6,8 +6,14 @@ Each check runs a real command in a lab container and prints one line: ok/FAIL, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from . import docker
+
+REPO = Path(__file__).resolve().parent.parent
+CLIENT_CA = "/tmp/qmha-ca.crt"
+# The lab's OS flavour -> the units of the application and web tier.
+APP_WEB_UNITS = {"debian12": "nginx tomcat10", "centos7": "nginx tomcat"}
 
 
 def sh(container: str, command: str, timeout: float = 30) -> tuple[bool, str]:
@@ -20,6 +26,22 @@ def cluster_name_resolves_to_both(state: dict) -> tuple[bool, str]:
     want = sorted(n["address"] for n in state["nodes"])
     got = sorted(out.split())
     return ok and got == want, f"{state['fqdn']} -> {', '.join(got) or out}"
+
+
+def queuemetrics_up_over_https(state: dict) -> tuple[bool, str]:
+    """The client gets "state":"QMUP" from https://<cluster fqdn>/queuemetrics/sysup.jsp, trusting the cluster CA."""
+    ca = state.get("ca_cert") or str(REPO / ".qmha" / state["fqdn"] / "tls" / "ca.crt")
+    if not Path(ca).exists():
+        return False, f"no cluster CA at {ca} (deploy first)"
+    docker.run("cp", ca, f"{state['client_container']}:{CLIENT_CA}", check=False)
+    ok, out = sh(state["client_container"],
+                 f"curl -sS --cacert {CLIENT_CA} --connect-timeout 5 --max-time 20 "
+                 f"https://{state['fqdn']}/queuemetrics/sysup.jsp")
+    return ok and '"state":"QMUP"' in out, f"https://{state['fqdn']}/queuemetrics/sysup.jsp: {out[:120]}"
+
+
+def app_web_active(state: dict, node: dict) -> tuple[bool, str]:
+    return service_active(APP_WEB_UNITS.get(state.get("lab_os") or "debian12", "nginx tomcat10"))(state, node)
 
 
 def service_active(unit_names: str) -> Callable[[dict, dict], tuple[bool, str]]:
@@ -39,12 +61,12 @@ def node_names_in_hosts(state: dict, node: dict) -> tuple[bool, str]:
     return not missing, "/etc/hosts has " + ("both node FQDNs" if not missing else f"no {', '.join(missing)}")
 
 
-NODE_CHECKS = [service_active("ssh chrony cron"), node_names_in_hosts]
+NODE_CHECKS = [service_active("ssh chrony cron"), node_names_in_hosts, app_web_active]
 
 
 def report(state: dict) -> bool:
     """Print one line per check; True when all passed."""
-    results = [("client", *cluster_name_resolves_to_both(state))]
+    results = [("client", *cluster_name_resolves_to_both(state)), ("client", *queuemetrics_up_over_https(state))]
     for node in state["nodes"]:
         for check in NODE_CHECKS:
             results.append((node["name"], *check(state, node)))

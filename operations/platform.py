@@ -23,6 +23,43 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Tomcat:
+    """One Tomcat flavour: the distribution's, or the one Loway's QueueMetrics package brings."""
+
+    #: packages that install it (empty: it comes with the webapp's own package)
+    packages: tuple[str, ...]
+    #: systemd unit (a SysV script's generated unit for Loway's)
+    service: str
+    #: directory holding server.xml
+    conf_dir: str
+    #: the Host's appBase; the webapp lives in ``<webapps_dir>/queuemetrics``
+    webapps_dir: str
+    #: Tomcat's common class path (JDBC drivers linked here are seen by every webapp)
+    lib_dir: str
+    #: the user Tomcat runs as (added to the TLS group to read its keystore)
+    user: str
+    #: servlet API namespace of this Tomcat: "javax" (<= 9) or "jakarta" (>= 10)
+    servlet_api: str
+    #: how server.xml declares the HTTPS connector's keystore: "connector" attributes
+    #: (Tomcat 6/7) or an "sslhostconfig" element (Tomcat 8.5 and later)
+    tls_style: str
+
+
+@dataclass(frozen=True)
+class Nginx:
+    #: packages, in install order (a repository package first when nginx is not in the base OS)
+    repo_packages: tuple[str, ...]
+    packages: tuple[str, ...]
+    service: str
+    #: the directory nginx.conf includes ``*.conf`` from
+    conf_d: str
+    #: the distribution's default site, removed so the cluster's server blocks answer; None if none
+    default_site_link: str | None
+    #: the system's CA bundle, trusted for the peer when a public certificate comes without its CA
+    system_ca_bundle: str
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     label: str
@@ -41,6 +78,14 @@ class Platform:
     chrony_options_file: str
     chrony_options_var: str
     chrony_default_options: str
+    #: the distribution's Tomcat
+    tomcat: Tomcat
+    #: Tomcat as installed by Loway's QueueMetrics package (qm_app_mode "loway"); None: no such package
+    loway_tomcat: Tomcat | None
+    #: the webapp's JDBC driver package and the jar it installs (linked into Tomcat's class path)
+    jdbc_packages: tuple[str, ...]
+    jdbc_jar: str
+    nginx: Nginx
     #: what the sync script needs besides sshd: an ssh client, flock, logger
     sync_packages: tuple[str, ...]
     #: "firewalld" or "nftables" (a table of the project's own), and the packages for it
@@ -63,6 +108,22 @@ PLATFORMS: dict[str, Platform] = {
         chrony_options_file="/etc/sysconfig/chronyd",
         chrony_options_var="OPTIONS",
         chrony_default_options="",
+        tomcat=Tomcat(
+            packages=("tomcat",), service="tomcat", conf_dir="/etc/tomcat",
+            webapps_dir="/var/lib/tomcat/webapps", lib_dir="/usr/share/tomcat/lib", user="tomcat",
+            servlet_api="javax", tls_style="connector",
+        ),
+        loway_tomcat=Tomcat(
+            packages=(), service="qm-tomcat6", conf_dir="/usr/local/queuemetrics/tomcat/conf",
+            webapps_dir="/usr/local/queuemetrics/tomcat/webapps",
+            lib_dir="/usr/local/queuemetrics/tomcat/lib", user="root",
+            servlet_api="javax", tls_style="connector",
+        ),
+        jdbc_packages=("mariadb-java-client",),
+        jdbc_jar="/usr/share/java/mariadb-java-client.jar",
+        nginx=Nginx(repo_packages=("epel-release",), packages=("nginx",), service="nginx",
+                    conf_d="/etc/nginx/conf.d", default_site_link=None,
+                    system_ca_bundle="/etc/pki/tls/certs/ca-bundle.crt"),
         sync_packages=("openssh-clients", "util-linux"),
         firewall="firewalld",
         firewall_packages=("firewalld",),
@@ -81,6 +142,17 @@ PLATFORMS: dict[str, Platform] = {
         chrony_options_file="/etc/default/chrony",
         chrony_options_var="DAEMON_OPTS",
         chrony_default_options="-F 1",
+        tomcat=Tomcat(
+            packages=("tomcat10",), service="tomcat10", conf_dir="/etc/tomcat10",
+            webapps_dir="/var/lib/tomcat10/webapps", lib_dir="/usr/share/tomcat10/lib", user="tomcat",
+            servlet_api="jakarta", tls_style="sslhostconfig",
+        ),
+        loway_tomcat=None,
+        jdbc_packages=("libmariadb-java",),
+        jdbc_jar="/usr/share/java/mariadb-java-client.jar",
+        nginx=Nginx(repo_packages=(), packages=("nginx",), service="nginx", conf_d="/etc/nginx/conf.d",
+                    default_site_link="/etc/nginx/sites-enabled/default",
+                    system_ca_bundle="/etc/ssl/certs/ca-certificates.crt"),
         sync_packages=("openssh-client", "util-linux", "bsdutils"),
         firewall="nftables",
         firewall_packages=("nftables",),

@@ -20,6 +20,7 @@ from lab import cluster, docker
 
 REPO = Path(__file__).resolve().parent.parent
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+CLIENT_CA = "/tmp/qmha-ca.crt"
 
 
 @dataclass
@@ -52,8 +53,30 @@ class Lab:
         proc = subprocess.run(cmd, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
         return DeployRun(proc.returncode, proc.stdout + proc.stderr)
 
-    def node(self, name: str) -> dict:
-        return next(n for n in self.state["nodes"] if n["name"] == name)
+    @property
+    def fqdn(self) -> str:
+        return self.state["fqdn"]
+
+    @property
+    def client(self) -> str:
+        return self.state["client_container"]
+
+    @property
+    def nodes(self) -> dict[str, dict]:
+        return {n["name"]: n for n in self.state["nodes"]}
+
+    def node_info(self, name: str) -> dict:
+        return self.nodes[name]
+
+    def docker(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+        proc = docker.run(*args, check=False, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc
+
+    def node(self, name: str, command: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+        """Run COMMAND in node NAME's container; the CompletedProcess."""
+        return self.docker("exec", self.nodes[name]["container"], "sh", "-c", command, timeout=timeout, check=check)
 
     def sh(self, container: str, command: str, check: bool = True, timeout: float = 60) -> str:
         proc = docker.run("exec", container, "sh", "-c", command, check=False, timeout=timeout)
@@ -62,7 +85,31 @@ class Lab:
         return proc.stdout
 
     def on(self, node_name: str, command: str, check: bool = True, timeout: float = 60) -> str:
-        return self.sh(self.node(node_name)["container"], command, check, timeout)
+        """Run COMMAND on node NODE_NAME; its output (a failure fails the test when CHECK)."""
+        return self.sh(self.nodes[node_name]["container"], command, check, timeout)
+
+    def curl(self, path: str, via: str | None = None, method: str = "GET", connect_timeout: float = 5,
+             max_time: float = 30) -> tuple[int, dict, float]:
+        """(HTTP status, answer lines as a dict, seconds) for https://<cluster fqdn>PATH from the client.
+
+        VIA pins the cluster FQDN to one node's address (the name and certificate stay the cluster's).
+        """
+        args = ["curl", "-sS", "--cacert", CLIENT_CA, "--connect-timeout", str(connect_timeout),
+                "--max-time", str(max_time), "-X", method, "-o", "-", "-w", "\n%{http_code} %{time_total}"]
+        if via:
+            args += ["--resolve", f"{self.fqdn}:443:{self.nodes[via]['address']}"]
+        proc = self.docker("exec", self.client, *args, f"https://{self.fqdn}{path}", timeout=max_time + 15,
+                           check=False)
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            return 0, {"curl_error": proc.stderr.strip()}, 0.0
+        code, seconds = lines[-1].split()
+        body = {}
+        for line in lines[:-1]:
+            if "=" in line:
+                key, value = line.split("=", 1)
+                body[key] = value
+        return int(code), body, float(seconds)
 
 
 @pytest.fixture(scope="session")
@@ -73,4 +120,5 @@ def lab() -> Lab:
     run = handle.deploy()
     assert run.returncode == 0, f"the deploy into the lab failed:\n{run.output[-5000:]}"
     handle.state = cluster.write_state(cfg)  # the CA exists now
+    handle.docker("cp", handle.state["ca_cert"], f"{handle.client}:{CLIENT_CA}")
     return handle

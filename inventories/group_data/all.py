@@ -22,6 +22,27 @@ qm_tls_key = None               # its private key (PEM, unencrypted)
 qm_tls_chain = None             # intermediate certificates, if not already in qm_tls_cert
 qm_tls_ca = None                # the root CA clients and the peer trust, if private
 
+# --- database contract (shared with the database tier) ---
+qm_db_name = "queuemetrics"     # QueueMetrics' database
+qm_db_app_user = "queuemetrics" # the webapp's database user (password: secret db_app_password)
+
+# --- application server (Tomcat + QueueMetrics webapp at /queuemetrics) ---
+qm_app_mode = "standin"         # "standin" (lab stand-in webapp), "war" (qm_app_war) or "loway" (Loway's yum package, EL only)
+qm_app_war = None               # war mode: QueueMetrics WAR file or unpacked directory on the control machine
+qm_loway_repo_url = "http://yum.loway.ch/loway.repo"  # loway mode: Loway's yum repository definition
+qm_jdbc_driver = None           # JDBC_URL form: "mariadb" or "mysql"; None: mariadb for the stand-in, mysql for QueueMetrics
+qm_jdbc_connect_timeout_ms = 2000    # how long the app waits to connect to a database before trying the next
+qm_jdbc_socket_timeout_ms = 15000    # how long a query may wait (a hung database costs this); above the longest report
+qm_tomcat_http_port = 8080      # Tomcat's HTTP connector, on 127.0.0.1 only (this node's nginx)
+qm_tomcat_https_port = 8443     # Tomcat's HTTPS connector on the node address (the peer's nginx only)
+qm_tomcat_xmx = "512m"          # Tomcat's JVM heap (-Xmx); without it the JVM takes a quarter of the RAM
+
+# --- web server (nginx, TLS, local Tomcat first and the peer's as backup) ---
+qm_web_peer_hop_port = 8081     # loopback port of nginx's hop to the peer's Tomcat over TLS
+qm_web_connect_timeout_s = 1    # how long nginx waits to connect to a Tomcat before the next one
+qm_web_read_timeout_s = 300     # how long nginx waits for an answer (a hung Tomcat costs this); above the longest report
+qm_hsts_max_age = 31536000      # Strict-Transport-Security max-age in seconds (0 turns HSTS off in browsers)
+
 # --- firewall (80/443 open; database and Tomcat's peer connector open to the peer only) ---
 qm_firewall_ssh_sources = []    # networks allowed to SSH (e.g. ["203.0.113.7/32"]); empty: SSH open to all
 

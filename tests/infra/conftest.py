@@ -61,6 +61,12 @@ def node(node_index, inventory_hosts, ssh_config_file):
 
 
 @pytest.fixture(scope="session")
+def host(node):
+    """testinfra's usual name for the node under test."""
+    return node
+
+
+@pytest.fixture(scope="session")
 def spec(node_index, cluster_spec) -> Cluster:
     """The cluster as seen from this node: ``spec.me`` and ``spec.peer``."""
     return Cluster(fqdn=cluster_spec.fqdn, nodes=cluster_spec.nodes, me=cluster_spec.nodes[node_index])

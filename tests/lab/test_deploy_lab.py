@@ -18,7 +18,7 @@ def test_second_deploy_reports_no_changes(lab):
 @contextmanager
 def pending_change(lab):
     """Remove node-a's /etc/hosts entry for node-b: a change the deploy would make if it ran."""
-    b = lab.node("node-b")
+    b = lab.node_info("node-b")
     # /etc/hosts is bind-mounted in a container: rewrite it in place, not by rename
     lab.on("node-a", f"grep -v '^{b['address']}[[:space:]]' /etc/hosts > /tmp/hosts.qmha-test; "
                      "cat /tmp/hosts.qmha-test > /etc/hosts")
@@ -55,7 +55,7 @@ def test_wrong_os_is_refused_before_any_change(lab):
 
 
 def test_unreachable_peer_is_refused_before_any_change(lab):
-    b = lab.node("node-b")
+    b = lab.node_info("node-b")
     with pending_change(lab) as entry_present:
         lab.on("node-a", f"ip route add blackhole {b['address']}/32")
         try:
@@ -68,7 +68,7 @@ def test_unreachable_peer_is_refused_before_any_change(lab):
 
 def test_inventory_with_wrong_address_is_refused_before_any_change(lab, tmp_path):
     wrong = str(ipaddress.ip_network(lab.cfg.subnet)[13])
-    a = lab.node("node-a")
+    a = lab.node_info("node-a")
     inventory = tmp_path / "wrong_address.py"
     inventory.write_text(textwrap.dedent(f"""
         import runpy

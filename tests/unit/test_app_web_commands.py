@@ -1,0 +1,212 @@
+"""Command-level tests of the application and web phases on CentOS 7 and Debian 12 nodes, from
+recorded facts through pyinfra's fake connector: no server, no Docker."""
+
+import hashlib
+import re
+import zipfile
+
+import pytest
+
+from operations import app, web
+from operations.cluster import Cluster, NodeSpec
+from operations.platform import PLATFORMS
+from tests.unit.fakecluster import all_commands, find, run
+
+PEER_OF_A = "192.168.1.6"
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    return tmp_path / "state"
+
+
+def app_ops(os_key, state_dir, **data):
+    return run(app.configure, os_key, state_dir, data=data)
+
+
+# ---------------------------------------------------------------- application, Debian 12
+
+
+def test_debian_installs_tomcat10_and_the_mariadb_driver_with_apt(state_dir):
+    ops = app_ops("debian12", state_dir)["node-a"]
+    install = find(ops, r"Tomcat and the MariaDB JDBC driver").text
+    assert re.search(r"apt-get .*install tomcat10 libmariadb-java$", install, re.M)
+    assert "yum" not in all_commands(ops)
+
+
+def test_debian_paths(state_dir):
+    ops = app_ops("debian12", state_dir)["node-a"]
+    text = all_commands(ops)
+    assert "upload /etc/tomcat10/server.xml" in text
+    assert "upload /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in text
+    assert "upload /var/lib/tomcat10/webapps/queuemetrics/probe.jsp" in text
+    assert "upload /etc/systemd/system/tomcat10.service.d/qmha.conf" in text
+    assert ("ln -s /usr/share/java/mariadb-java-client.jar /usr/share/tomcat10/lib/mariadb-java-client.jar"
+            in find(ops, "JDBC driver on Tomcat's class path").text)
+    assert "systemctl restart tomcat10 " in find(ops, "Restart Tomcat").text
+
+
+def test_tomcat_joins_the_tls_group_and_gets_a_private_keystore(state_dir):
+    ops = app_ops("debian12", state_dir)["node-a"]
+    assert "-G qmha-tls" in find(ops, "tomcat may read the TLS keystore").text
+    keystore = find(ops, r"tomcat\.p12").text
+    assert "chown root:qmha-tls /etc/qm-ha/tls/tomcat.p12" in keystore
+    assert "chmod 640 /etc/qm-ha/tls/tomcat.p12" in keystore
+
+
+def test_web_xml_is_readable_by_tomcat_only(state_dir):
+    web_xml = find(app_ops("debian12", state_dir)["node-a"], r"WEB-INF/web\.xml").text
+    assert "chown root:tomcat /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in web_xml
+    assert "chmod 640 /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in web_xml
+
+
+def test_tomcat_restarts_one_node_at_a_time_and_waits_for_its_connector(state_dir):
+    ops = app_ops("debian12", state_dir)
+    restart = find(ops["node-a"], "Restart Tomcat")
+    assert "/dev/tcp/127.0.0.1/8080" in restart.text
+    assert "exit 1" in restart.text
+
+
+# ---------------------------------------------------------------- application, CentOS 7
+
+
+def test_centos_installs_tomcat_with_yum(state_dir):
+    ops = app_ops("centos7", state_dir)["node-a"]
+    install = find(ops, r"Tomcat and the MariaDB JDBC driver").text
+    assert install.strip() == "yum install -y tomcat mariadb-java-client"
+    assert "apt-get" not in all_commands(ops)
+
+
+def test_centos_paths(state_dir):
+    text = all_commands(app_ops("centos7", state_dir)["node-a"])
+    assert "upload /etc/tomcat/server.xml" in text
+    assert "upload /var/lib/tomcat/webapps/queuemetrics/WEB-INF/web.xml" in text
+    assert "upload /etc/systemd/system/tomcat.service.d/qmha.conf" in text
+    assert "/usr/share/tomcat/lib/mariadb-java-client.jar" in text
+    assert "systemctl restart tomcat " in text
+    assert "tomcat10" not in text
+
+
+def test_already_installed_tomcat_is_left_alone(state_dir):
+    ops = run(app.configure, "debian12", state_dir, responses={
+        # recorded from a Debian 12 node
+        "dpkg -l": [
+            "ii  libmariadb-java               2.7.6-1                        all          Java database driver for MariaDB and MySQL",
+            "ii  tomcat10                      10.1.55-1~deb12u1              all          Apache Tomcat 10 - Servlet and JSP engine",
+        ],
+    })["node-a"]
+    # (apt may still refresh its lists: they are older than a day in these facts)
+    assert " install " not in find(ops, r"Tomcat and the MariaDB JDBC driver").text
+
+
+# ---------------------------------------------------------------- application, Loway's package
+
+
+def test_loway_mode_installs_loways_package_and_sets_jdbc_url_in_place(state_dir):
+    ops = app_ops("centos7", state_dir, qm_app_mode="loway")["node-a"]
+    text = all_commands(ops)
+    assert "/etc/yum.repos.d/loway.repo" in find(ops, "Loway's yum repository").text
+    assert find(ops, r"QueueMetrics \(Loway's package\)").text.strip() == "yum install -y queuemetrics"
+    assert not re.search(r"yum install -y tomcat\b", text)
+    param = find(ops, "JDBC_URL in QueueMetrics' web.xml").text
+    assert "/usr/local/queuemetrics/tomcat/webapps/queuemetrics/WEB-INF/web.xml" in param
+    assert "upload /usr/local/queuemetrics/tomcat/conf/server.xml" in text
+    assert "systemctl restart qm-tomcat6 " in text
+    # MySQL Connector/J ships with QueueMetrics: no MariaDB driver, no stand-in files.
+    assert "mariadb-java-client" not in text and "probe.jsp" not in text
+
+
+def test_loway_mode_never_shows_the_password_in_commands(state_dir):
+    ops = app_ops("centos7", state_dir, qm_app_mode="loway")["node-a"]
+    password = (state_dir / "secrets.json").read_text()
+    import json
+
+    secret = json.loads(password)["db_app_password"]
+    assert secret not in all_commands(ops)
+
+
+def test_loway_jdbc_url_already_set_is_not_rewritten(state_dir):
+    first = app_ops("centos7", state_dir, qm_app_mode="loway")  # creates the secrets
+    assert find(first["node-a"], "JDBC_URL in QueueMetrics' web.xml").commands
+    import json
+
+    secret = json.loads((state_dir / "secrets.json").read_text())["db_app_password"]
+    url = app.jdbc_url("mysql", PEER_OF_A, "queuemetrics", "queuemetrics", secret, 2000, 15000)
+    ops = run(app.configure, "centos7", state_dir, data={"qm_app_mode": "loway"},
+              responses={re.compile(r"web\.xml JDBC_URL$"): url})
+    assert find(ops["node-a"], "JDBC_URL in QueueMetrics' web.xml").commands == []
+    # node-b's URL names node-a as its peer: still different, so it is written there.
+    assert find(ops["node-b"], "JDBC_URL in QueueMetrics' web.xml").commands
+
+
+def test_loway_mode_on_debian_stops_with_a_fix(state_dir):
+    with pytest.raises(app.AppConfigError, match="'war'"):
+        app_ops("debian12", state_dir, qm_app_mode="loway")
+
+
+# ---------------------------------------------------------------- application, customer WAR
+
+
+def test_war_mode_syncs_the_unpacked_war(state_dir, tmp_path):
+    war = tmp_path / "queuemetrics-24.war"
+    with zipfile.ZipFile(war, "w") as z:
+        z.writestr("WEB-INF/web.xml", "<web-app><context-param><param-name>JDBC_URL</param-name>"
+                                      "<param-value>x</param-value></context-param></web-app>")
+        z.writestr("qm.jsp", "ok")
+    ops = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=str(war))["node-a"]
+    text = find(ops, "QueueMetrics webapp").text
+    assert "upload /var/lib/tomcat10/webapps/queuemetrics/qm.jsp" in text
+    assert "upload /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in text
+    unpacked = (state_dir / "webapp" / "@fake/node-a" / "queuemetrics" / "WEB-INF" / "web.xml").read_text()
+    assert f"jdbc:mysql://127.0.0.1:3306,{PEER_OF_A}:3306/queuemetrics?" in unpacked
+    assert "libmariadb-java" not in all_commands(ops)
+
+
+def test_war_mode_without_a_war_stops_with_a_fix(state_dir):
+    with pytest.raises(app.AppConfigError, match="qm_app_war"):
+        app_ops("debian12", state_dir, qm_app_mode="war")
+
+
+# ---------------------------------------------------------------- web
+
+
+def test_debian_nginx_with_apt_without_the_default_site(state_dir):
+    ops = run(web.configure, "debian12", state_dir, responses={
+        # recorded from a Debian 12 node right after installing nginx
+        "test -L /etc/nginx/sites-enabled/default": (
+            "user=root group=root mode=lrwxrwxrwx atime=1795613349 mtime=1795613349 ctime=1795613349 "
+            "size=34 '/etc/nginx/sites-enabled/default' -> '/etc/nginx/sites-available/default'"),
+    })["node-a"]
+    assert re.search(r"apt-get .*install nginx$", find(ops, r"^Web server \(nginx\) \| nginx$").text, re.M)
+    assert find(ops, "No default site").commands  # something to remove
+    assert "yum" not in all_commands(ops)
+
+
+def test_centos_nginx_from_epel(state_dir):
+    ops = run(web.configure, "centos7", state_dir)["node-a"]
+    names = [op.name for op in ops]
+    assert find(ops, "Repository for nginx").text.strip() == "yum install -y epel-release"
+    assert find(ops, r"\| nginx$").text.strip() == "yum install -y nginx"
+    assert names.index("Web server (nginx) | Repository for nginx") < names.index("Web server (nginx) | nginx")
+    assert not any("default site" in n for n in names)
+    assert "/etc/nginx/conf.d/qmha.conf" in find(ops, "checked and live").text
+
+
+def test_nginx_config_is_tested_before_reload_and_rolled_back_when_rejected(state_dir):
+    activate = find(run(web.configure, "debian12", state_dir)["node-a"], "checked and live").text
+    assert activate.index("nginx -t") < activate.index("systemctl reload-or-restart nginx")
+    rejected = activate.split("; else", 2)[2]
+    assert "cp -p /etc/qm-ha/nginx/qmha.conf.previous /etc/nginx/conf.d/qmha.conf" in rejected
+    assert "exit 1" in rejected
+
+
+def test_nginx_config_already_live_is_not_reloaded(state_dir):
+    a = NodeSpec("@fake/node-a", "node-a.example.com", "192.168.1.5", 22)
+    b = NodeSpec("@fake/node-b", "node-b.example.com", "192.168.1.6", 22)
+    text_a = web.render(Cluster("queuemetrics.example.com", (a, b), me=a), PLATFORMS["debian12"], {})
+    sha = hashlib.sha1(text_a.encode()).hexdigest()
+    ops = run(web.configure, "debian12", state_dir, responses={
+        "sha1sum /etc/nginx/conf.d/qmha.conf": f"{sha}  /etc/nginx/conf.d/qmha.conf",
+    })
+    assert find(ops["node-a"], "checked and live").commands == []
+    assert find(ops["node-b"], "checked and live").commands  # its configuration names node-a as peer
