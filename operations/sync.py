@@ -135,7 +135,7 @@ def configure():
     install_packages(p, p.sync_packages, name="ssh client, flock, logger")
 
     server.user(name=f"Sync user {USER}", user=USER, home=HOME, shell="/bin/sh", system=True,
-                groups=[tomcat.user] if tomcat.user != "root" else None, append=True, create_home=False)
+                groups=[tomcat.user] if tomcat.user != "root" else None, append=True, ensure_home=False)
     files.directory(name=HOME, path=HOME, user="root", group="root", mode="755")
     files.directory(name=f"{HOME}/.ssh", path=f"{HOME}/.ssh", user="root", group="root", mode="755")
     files.directory(name=BACKUP_DIR, path=BACKUP_DIR, user="root", group="root", mode="700")

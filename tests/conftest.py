@@ -68,8 +68,9 @@ class Lab:
     def node_info(self, name: str) -> dict:
         return self.nodes[name]
 
-    def docker(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-        proc = docker.run(*args, check=False, timeout=timeout)
+    def docker(self, *args: str, timeout: float = 60, check: bool = True,
+               input_text: str | None = None) -> subprocess.CompletedProcess:
+        proc = docker.run(*args, check=False, timeout=timeout, input=input_text)
         if check and proc.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc
