@@ -28,6 +28,8 @@ RECORDED = {
     "uname -s": "uname -s",
     "uname -n": "uname -n",
     "command -v hostnamectl": "command -v hostnamectl || true",
+    "command -v useradd": "command -v useradd || true",
+    "command -v usermod": "command -v usermod || true",
 }
 
 

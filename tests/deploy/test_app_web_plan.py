@@ -10,7 +10,7 @@ import pytest
 from operations import app, web
 from operations.cluster import Cluster, NodeSpec
 from operations.platform import PLATFORMS
-from tests.unit.fakecluster import all_commands, find, run
+from tests.deploy.harness import all_commands, find, run
 
 PEER_OF_A = "192.168.1.6"
 
@@ -201,9 +201,9 @@ def test_nginx_config_is_tested_before_reload_and_rolled_back_when_rejected(stat
 
 
 def test_nginx_config_already_live_is_not_reloaded(state_dir):
-    a = NodeSpec("@fake/node-a", "node-a.example.com", "192.168.1.5", 22)
-    b = NodeSpec("@fake/node-b", "node-b.example.com", "192.168.1.6", 22)
-    text_a = web.render(Cluster("queuemetrics.example.com", (a, b), me=a), PLATFORMS["debian12"], {})
+    a = NodeSpec("@fake/node-a", "node-a.mycompany.com", "192.168.1.5", 22)
+    b = NodeSpec("@fake/node-b", "node-b.mycompany.com", "192.168.1.6", 22)
+    text_a = web.render(Cluster("queuemetrics.mycompany.com", (a, b), me=a), PLATFORMS["debian12"], {})
     sha = hashlib.sha1(text_a.encode()).hexdigest()
     ops = run(web.configure, "debian12", state_dir, responses={
         "sha1sum /etc/nginx/conf.d/qmha.conf": f"{sha}  /etc/nginx/conf.d/qmha.conf",
