@@ -31,6 +31,8 @@ qm_nodes = (
         "ssh_strict_host_key_checking": "yes",
         # A container's root is overlayfs: accept it with a warning.
         "qm_strict_disk_layout": False,
+        # Keys only, as a customer who follows the seed's advice would set it.
+        "qm_ssh_password_login": False,
         # The lab sends no traffic outside the machine: chrony keeps the (shared) host clock.
         "qm_ntp_servers": [],
     },

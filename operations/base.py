@@ -79,6 +79,28 @@ def time_sync():
     systemd.service(name="chrony enabled and running", service=unit, running=True, enabled=True)
 
 
+@deploy("SSH login policy")
+def ssh_policy():
+    """Password login on or off as ``qm_ssh_password_login`` says (None leaves sshd as it is).
+
+    The new setting is checked with ``sshd -t`` before sshd reloads, so a bad line never locks
+    the operator out; key login (the deploy's own) is untouched.
+    """
+    wanted = host.data.get("qm_ssh_password_login")
+    if wanted is None:
+        return
+    p = current_platform()
+    value = "yes" if wanted else "no"
+    if p.sshd_dropin_dir:
+        change = files.template(name="sshd password login", src=str(TEMPLATES / "ssh/sshd-qmha.conf.j2"),
+                                dest=f"{p.sshd_dropin_dir}/01-qmha.conf", password_login=value)
+    else:
+        change = files.line(name="sshd password login", path="/etc/ssh/sshd_config",
+                            line=r"^#?\s*PasswordAuthentication\s.*", replace=f"PasswordAuthentication {value}")
+    server.shell(name="sshd accepts the change, then reloads", _if=change.did_change,
+                 commands=["sshd -t", f"systemctl reload {p.services['ssh']}"])
+
+
 @deploy("Base system")
 def configure():
     """Packages and services every node needs before the tiers."""
@@ -89,3 +111,4 @@ def configure():
     for role in ("ssh", "cron"):
         systemd.service(name=f"{p.services[role]} enabled and running", service=p.services[role],
                         running=True, enabled=True)
+    ssh_policy()

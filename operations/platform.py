@@ -86,6 +86,8 @@ class Platform:
     jdbc_packages: tuple[str, ...]
     jdbc_jar: str
     nginx: Nginx
+    #: directory of sshd drop-ins read before sshd_config's own lines; None: edit sshd_config itself
+    sshd_dropin_dir: str | None
     #: what the sync script needs besides sshd: an ssh client, flock, logger
     sync_packages: tuple[str, ...]
     #: "firewalld" or "nftables" (a table of the project's own), and the packages for it
@@ -124,6 +126,7 @@ PLATFORMS: dict[str, Platform] = {
         nginx=Nginx(repo_packages=("epel-release",), packages=("nginx",), service="nginx",
                     conf_d="/etc/nginx/conf.d", default_site_link=None,
                     system_ca_bundle="/etc/pki/tls/certs/ca-bundle.crt"),
+        sshd_dropin_dir=None,
         sync_packages=("openssh-clients", "util-linux"),
         firewall="firewalld",
         firewall_packages=("firewalld",),
@@ -153,6 +156,7 @@ PLATFORMS: dict[str, Platform] = {
         nginx=Nginx(repo_packages=(), packages=("nginx",), service="nginx", conf_d="/etc/nginx/conf.d",
                     default_site_link="/etc/nginx/sites-enabled/default",
                     system_ca_bundle="/etc/ssl/certs/ca-certificates.crt"),
+        sshd_dropin_dir="/etc/ssh/sshd_config.d",
         sync_packages=("openssh-client", "util-linux", "bsdutils"),
         firewall="nftables",
         firewall_packages=("nftables",),

@@ -43,6 +43,9 @@ qm_web_connect_timeout_s = 1    # how long nginx waits to connect to a Tomcat be
 qm_web_read_timeout_s = 300     # how long nginx waits for an answer (a hung Tomcat costs this); above the longest report
 qm_hsts_max_age = 31536000      # Strict-Transport-Security max-age in seconds (0 turns HSTS off in browsers)
 
+# --- SSH ---
+qm_ssh_password_login = None    # False: sshd refuses password logins (keys only); None: leave sshd as it is
+
 # --- firewall (80/443 open; database and Tomcat's peer connector open to the peer only) ---
 qm_firewall_ssh_sources = []    # networks allowed to SSH (e.g. ["203.0.113.7/32"]); empty: SSH open to all
 

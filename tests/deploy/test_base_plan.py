@@ -83,3 +83,22 @@ def test_tls_key_is_group_readable_only(el7):
     key_upload = next(i for i, c in enumerate(cmds) if c.startswith("upload /etc/qm-ha/tls/cluster.key"))
     assert "chmod 640 /etc/qm-ha/tls/cluster.key" in cmds[key_upload:key_upload + 3]
     assert "chown root:qmha-tls /etc/qm-ha/tls/cluster.key" in cmds[key_upload:key_upload + 3]
+
+
+def test_password_login_is_left_alone_by_default(el7):
+    assert "PasswordAuthentication" not in joined(el7["node-a"])
+
+
+def test_password_login_off_on_el7_edits_sshd_config_and_checks_before_reload(tmp_path):
+    cmds = plan(load_fixture("el7"), tmp_path, qm_ssh_password_login=False)["node-a"]
+    text = joined(cmds)
+    assert "PasswordAuthentication no" in text
+    assert "/etc/ssh/sshd_config" in text
+    assert cmds.index("sshd -t") < cmds.index("systemctl reload sshd")
+
+
+def test_password_login_off_on_debian_is_a_first_read_drop_in(tmp_path):
+    cmds = plan(load_fixture("debian12"), tmp_path, qm_ssh_password_login=False)["node-a"]
+    upload = next(c for c in cmds if c.startswith("upload /etc/ssh/sshd_config.d/01-qmha.conf"))
+    assert "PasswordAuthentication no" in upload
+    assert cmds.index("sshd -t") < cmds.index("systemctl reload ssh")

@@ -50,3 +50,12 @@ def test_tls_certificate_on_node_is_the_one_on_the_control_machine(node, node_in
     data = inventory_hosts[node_index].data
     local_cert = Path(data["qm_tls_cert"]) if data.get("qm_tls_cert") else state_dir(data) / "tls" / "cluster.crt"
     assert node.file(NODE_PATHS["cert"]).sha256sum == hashlib.sha256(local_cert.read_bytes()).hexdigest()
+
+
+def test_sshd_password_login_matches_the_inventory(node, node_index, inventory_hosts):
+    wanted = inventory_hosts[node_index].data.get("qm_ssh_password_login")
+    effective = node.check_output("sshd -T | grep -i '^passwordauthentication '").split()[1]
+    if wanted is None:
+        assert effective in ("yes", "no")
+    else:
+        assert effective == ("yes" if wanted else "no")
