@@ -15,7 +15,7 @@ import pytest
 
 from operations.cluster import Cluster, NodeSpec
 from operations.platform import Platform, for_distribution
-from tests.infra import bridge
+from operations import remote
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = REPO / "inventories" / "lab.py"
@@ -26,17 +26,17 @@ def _inventory_file() -> Path:
 
 
 @pytest.fixture(scope="session")
-def inventory_hosts(request, tmp_path_factory) -> list[bridge.InventoryHost]:
+def inventory_hosts(request, tmp_path_factory) -> list[remote.InventoryHost]:
     inventory = _inventory_file()
     if inventory == LAB_INVENTORY:
         request.getfixturevalue("lab")
-    return bridge.inventory_hosts(inventory)
+    return remote.inventory_hosts(inventory)
 
 
 @pytest.fixture(scope="session")
 def ssh_config_file(inventory_hosts, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ssh") / "config"
-    path.write_text(bridge.ssh_config(inventory_hosts))
+    path.write_text(remote.ssh_config(inventory_hosts))
     return path
 
 
@@ -57,7 +57,7 @@ def node_index(request) -> int:
 
 @pytest.fixture(scope="session")
 def node(node_index, inventory_hosts, ssh_config_file):
-    return bridge.testinfra_host(inventory_hosts[node_index], ssh_config_file)
+    return remote.testinfra_host(inventory_hosts[node_index], ssh_config_file)
 
 
 @pytest.fixture(scope="session")

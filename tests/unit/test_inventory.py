@@ -6,7 +6,7 @@ import pytest
 from pyinfra.api import Inventory
 
 from operations.cluster import InventoryError, from_inventory
-from tests.infra import bridge
+from operations import remote
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def problems(inv) -> str:
 
 
 def test_customer_inventory_is_the_seed_example():
-    hosts = bridge.inventory_hosts(REPO / "inventories/customer.py")
+    hosts = remote.inventory_hosts(REPO / "inventories/customer.py")
     assert [h.name for h in hosts] == ["node-a", "node-b"]
     assert {h.data["qm_node_fqdn"]: h.data["qm_node_address"] for h in hosts} == {
         "node-a.mycompany.com": "192.168.1.5", "node-b.mycompany.com": "192.168.1.6"}
@@ -38,21 +38,21 @@ def test_customer_inventory_is_the_seed_example():
 
 
 def test_customer_inventory_gets_defaults_from_group_data():
-    data = bridge.inventory_hosts(REPO / "inventories/customer.py")[0].data
+    data = remote.inventory_hosts(REPO / "inventories/customer.py")[0].data
     assert data["qm_interface"] == "eth0"
     assert data["qm_strict_disk_layout"] is True
 
 
 def test_testinfra_reaches_customer_nodes_as_pyinfra_does():
-    config = bridge.ssh_config(bridge.inventory_hosts(REPO / "inventories/customer.py"))
+    config = remote.ssh_config(remote.inventory_hosts(REPO / "inventories/customer.py"))
     assert "Host node-a\n  HostName 192.168.1.5\n  Port 22\n  User root" in config
     assert "Host node-b\n  HostName 192.168.1.6" in config
 
 
 def test_lab_host_keys_are_pinned_for_testinfra():
-    hosts = [bridge.InventoryHost("node-a", {"ssh_hostname": "10.0.0.1", "ssh_key": "/k",
+    hosts = [remote.InventoryHost("node-a", {"ssh_hostname": "10.0.0.1", "ssh_key": "/k",
                                              "ssh_known_hosts_file": "/kh", "ssh_strict_host_key_checking": "yes"})]
-    config = bridge.ssh_config(hosts)
+    config = remote.ssh_config(hosts)
     assert "UserKnownHostsFile /kh" in config and "StrictHostKeyChecking yes" in config
 
 

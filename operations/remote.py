@@ -1,4 +1,4 @@
-"""From a pyinfra inventory to testinfra hosts: the same inventory drives the deploy and the checks.
+"""From a pyinfra inventory to testinfra hosts: the same inventory drives the deploy, the checks and the drill.
 
 pyinfra's inventory data (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``,
 ``ssh_known_hosts_file``, ``_sudo``) becomes an OpenSSH config, so testinfra's ``ssh`` backend
@@ -24,7 +24,7 @@ from pyinfra.api import State
 from pyinfra.context import ctx_state
 from pyinfra_cli.inventory import make_inventory
 
-GROUP_DATA = Path(__file__).resolve().parents[2] / "inventories" / "group_data"
+GROUP_DATA = Path(__file__).resolve().parent.parent / "inventories" / "group_data"
 
 
 @dataclass(frozen=True)
