@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYINFRA := $(VENV)/bin/pyinfra
 HOST_PACKAGES := docker.io debootstrap
 
-.PHONY: lab lab-up lab-down test host-deps venv deploy verify
+.PHONY: lab lab-up lab-down test host-deps venv deploy verify drill
 
 host-deps:
 	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,3 +40,6 @@ lab-down: venv
 
 test: host-deps venv
 	$(PY) -m pytest tests
+
+drill: venv
+	$(PY) -m drill inventories/lab.py --json .lab/drill.json

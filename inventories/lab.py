@@ -25,6 +25,7 @@ qm_nodes = (
     ],
     {
         "qm_cluster_fqdn": _state["fqdn"],
+        "lab_client_container": _state["client_container"],
         "ssh_user": "root",
         "ssh_key": _state["ssh_key"],
         "ssh_known_hosts_file": _state["known_hosts"],

@@ -1,0 +1,141 @@
+"""The drill's cases, and how one is run and judged.
+
+A service case stops one unit on one node and starts it again; a node case takes the whole node
+away (the lab's container stops; on real servers its services stop, or the operator powers it off).
+Service cases must lose no request; no case may lose an acknowledged write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lab import docker
+
+from .cluster import DrillCluster, DrillError, Node
+
+WARMUP_S = 5.0
+AFTER_S = 8.0
+
+
+@dataclass
+class Case:
+    name: str
+    node: Node
+    service_level: bool
+    inject: Callable[[], None]
+    restore: Callable[[], None]
+
+
+def _units(node: Node, role: str) -> list[str]:
+    p = node.platform
+    tomcat = p.loway_tomcat if node.data.get("qm_app_mode") == "loway" else p.tomcat
+    return {"nginx": [p.nginx.service], "tomcat": [tomcat.service],
+            "database": [p.db_service]}[role]
+
+
+def service_case(node: Node, role: str) -> Case:
+    units = _units(node, role)
+    # socket-activated units would start the service again on the next connection: stop them too
+    sockets = [f"{u}.socket" for u in units if node.host.run(f"systemctl is-active {u}.socket").rc == 0]
+
+    def inject():
+        node.run(f"systemctl stop {' '.join(sockets + units)}")
+
+    def restore():
+        node.run(f"systemctl start {' '.join(units + sockets)}")
+
+    return Case(f"{role} stopped on {node.name}", node, True, inject, restore)
+
+
+def node_case(cluster: DrillCluster, node: Node, mode: str) -> Case:
+    if mode == "container":
+        container = node.data["lab_container"]
+
+        def inject():
+            docker.run("stop", container, timeout=60)
+
+        def restore():
+            docker.run("start", container, timeout=60)
+            docker.run("exec", container, "timeout", "120", "systemctl", "is-system-running", "--wait",
+                       check=False, timeout=150)
+    elif mode == "services":
+        units = [u for role in ("nginx", "tomcat", "database") for u in _units(node, role)]
+
+        def inject():
+            node.run(f"systemctl stop {' '.join(units)}")
+
+        def restore():
+            node.run(f"systemctl start {' '.join(reversed(units))}")
+    else:
+        def inject():
+            input(f"\n>>> Power off {node.name} ({node.address}) now, then press Enter: ")
+
+        def restore():
+            input(f">>> Power {node.name} on again, wait until it has booted, then press Enter: ")
+    return Case(f"node {node.name} down", node, False, inject, restore)
+
+
+def all_cases(cluster: DrillCluster, node_down: str) -> list[Case]:
+    plan = []
+    for node in cluster.nodes:
+        plan += [service_case(node, role) for role in ("nginx", "tomcat", "database")]
+        plan.append(node_case(cluster, node, node_down))
+    return plan
+
+
+def longest_gap(lines: list[dict], end: float) -> float:
+    """Longest stretch (s) with no good answer: between two good answers, or to the run's end."""
+    last_good, worst = 0.0, 0.0
+    for line in lines:
+        if line["ok"]:
+            worst = max(worst, line["t"] - last_good)
+            last_good = line["t"]
+    return round(max(worst, end - last_good if lines and not lines[-1]["ok"] else 0.0), 2)
+
+
+def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dict:
+    prefix = f"drill{int(time.time())}{case.node.short_name}{case.name.split()[0]}"
+    duration = WARMUP_S + hold + AFTER_S
+    probe = cluster.start_probe(duration, rate, prefix)
+    time.sleep(WARMUP_S)
+    case.inject()
+    time.sleep(hold)
+    case.restore()
+    restored_at = time.monotonic()
+    lines = probe.wait(timeout=duration + 60)
+
+    healthy = True
+    try:
+        cluster.wait_healthy(timeout=240)
+    except DrillError:
+        healthy = False
+    acked = {line["token"] for line in lines if line["kind"] == "write" and line["ok"]}
+    missing: dict[str, int] = {}
+    caught_up_s = None
+    deadline = time.monotonic() + 120
+    while True:
+        missing = {n.name: len(acked - cluster.tokens_on(n, prefix)) for n in cluster.nodes}
+        if not any(missing.values()):
+            caught_up_s = round(time.monotonic() - restored_at, 1)
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+
+    failed = sum(1 for line in lines if not line["ok"])
+    passed = healthy and not any(missing.values()) and (failed == 0 or not case.service_level) and bool(lines)
+    return {
+        "case": case.name,
+        "service_level": case.service_level,
+        "requests": len(lines),
+        "failed": failed,
+        "longest_outage_s": longest_gap(lines, duration),
+        "writes_acked": len(acked),
+        "writes_missing": missing,
+        "catch_up_s": caught_up_s,
+        "healthy_after": healthy,
+        "served_by": sorted({line.get("app", "-") for line in lines if line["ok"]}),
+        "passed": passed,
+    }
