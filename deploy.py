@@ -12,9 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import base, database, preflight, tls  # noqa: E402
+from operations import base, database, preflight, replication, tls  # noqa: E402
 
 preflight.check()
 base.configure()
 tls.install()
 database.configure()
+replication.configure()

@@ -207,13 +207,23 @@ def root_statements(state: dict, platform: Platform, root_hash: str) -> list[str
 # ---------------------------------------------------------------- commands
 
 
-def run_sql(statements: list[str], client: str, name: str, options: str = ""):
+def sql_text(statements: list[str]) -> str:
+    """STATEMENTS as a node-local script: nothing in it reaches the binary log or the peer."""
+    return "SET SESSION sql_log_bin = 0;\n" + "".join(f"{s};\n" for s in statements)
+
+
+def sql_upload(statements: list[str], name: str) -> tuple[FileUploadCommand, str]:
+    """The upload of STATEMENTS to the root-only SQL_DIR, and the path it lands at."""
+    path = f"{SQL_DIR}/{name}.sql"
+    return FileUploadCommand(io.BytesIO(sql_text(statements).encode()), path), path
+
+
+def run_sql(statements: list[str], client: str, name: str):
     """Commands that run STATEMENTS as root without their text in any command line: the SQL is
     uploaded to the root-only SQL_DIR, fed to the client on stdin, then removed."""
-    path = f"{SQL_DIR}/{name}.sql"
-    text = "SET SESSION sql_log_bin = 0;\n" + "".join(f"{s};\n" for s in statements)
-    yield FileUploadCommand(io.BytesIO(text.encode()), path)
-    yield StringCommand(f"{client} {options} < {path}; rc=$?; rm -f {path}; exit $rc".replace("  ", " "))
+    upload, path = sql_upload(statements, name)
+    yield upload
+    yield StringCommand(f"{client} < {path}; rc=$?; rm -f {path}; exit $rc")
 
 
 def render(template: str, **values) -> str:
