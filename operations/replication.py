@@ -323,6 +323,13 @@ _LOCK = Semaphore()
 _PLANS: dict[int, Plan] = {}
 
 
+def flag(value) -> bool:
+    """A boolean knob, also when given as text (``--data qm_db_import_into_nonempty=False``)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off", "none")
+    return bool(value)
+
+
 def node_platform(h) -> Platform | None:
     try:
         return for_distribution(h.get_fact(LinuxDistribution))
@@ -357,7 +364,7 @@ def cluster_plan() -> Plan:
                 caps = min((capabilities(n.server, p) for n, p in zip(nodes, platforms)), key=lambda x: x.version)
                 _PLANS[key] = make_plan(nodes, caps, database, dump=dump_identity(data.get("qm_db_dump")),
                                         resync=data.get("qm_db_resync"),
-                                        import_into_nonempty=bool(data.get("qm_db_import_into_nonempty")))
+                                        import_into_nonempty=flag(data.get("qm_db_import_into_nonempty")))
         return _PLANS[key]
 
 
