@@ -12,11 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import app, base, firewall, preflight, sync, tls, web  # noqa: E402
+from operations import app, base, database, firewall, preflight, replication, sync, tls, web  # noqa: E402
 
 preflight.check()
 base.configure()
 tls.install()
+database.configure()
+replication.configure()
 app.configure()
 web.configure()
 sync.configure()

@@ -78,6 +78,18 @@ class Platform:
     chrony_options_file: str
     chrony_options_var: str
     chrony_default_options: str
+    #: MariaDB from the distribution: packages (server, client, dump tool), unit, config drop-in dir
+    db_packages: tuple[str, ...]
+    db_service: str
+    db_config_dir: str
+    #: command-line client and dump tool names (MariaDB 11 may ship no ``mysql``-named client)
+    db_client: str
+    db_dump: str
+    #: how root reaches the server on the node: "unix_socket" (no password) or "password"
+    #: (set by the deploy, kept in an owner-only /root/.my.cnf)
+    db_root_auth: str
+    #: the version the distribution's package installs, for decisions made before it is installed
+    db_packaged_version: tuple[int, int]
     #: the distribution's Tomcat
     tomcat: Tomcat
     #: Tomcat as installed by Loway's QueueMetrics package (qm_app_mode "loway"); None: no such package
@@ -110,6 +122,13 @@ PLATFORMS: dict[str, Platform] = {
         chrony_options_file="/etc/sysconfig/chronyd",
         chrony_options_var="OPTIONS",
         chrony_default_options="",
+        db_packages=("mariadb-server", "mariadb"),
+        db_service="mariadb",
+        db_config_dir="/etc/my.cnf.d",
+        db_client="mysql",
+        db_dump="mysqldump",
+        db_root_auth="password",
+        db_packaged_version=(5, 5),
         tomcat=Tomcat(
             packages=("tomcat",), service="tomcat", conf_dir="/etc/tomcat",
             webapps_dir="/var/lib/tomcat/webapps", lib_dir="/usr/share/tomcat/lib", user="tomcat",
@@ -145,6 +164,13 @@ PLATFORMS: dict[str, Platform] = {
         chrony_options_file="/etc/default/chrony",
         chrony_options_var="DAEMON_OPTS",
         chrony_default_options="-F 1",
+        db_packages=("mariadb-server", "mariadb-client"),
+        db_service="mariadb",
+        db_config_dir="/etc/mysql/mariadb.conf.d",
+        db_client="mariadb",
+        db_dump="mariadb-dump",
+        db_root_auth="unix_socket",
+        db_packaged_version=(10, 11),
         tomcat=Tomcat(
             packages=("tomcat10",), service="tomcat10", conf_dir="/etc/tomcat10",
             webapps_dir="/var/lib/tomcat10/webapps", lib_dir="/usr/share/tomcat10/lib", user="tomcat",

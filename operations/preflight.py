@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass
 
 from pyinfra import inventory, logger
@@ -158,6 +159,37 @@ def check_tls(cluster) -> list[Finding]:
                     "have the certificate reissued with these names as subjectAltNames")]
 
 
+def check_db_dump(data) -> list[Finding]:
+    """qm_db_dump names a readable .sql or .sql.gz file on this machine."""
+    dump = data.get("qm_db_dump")
+    if not dump:
+        return []
+    path = Path(str(dump)).expanduser()
+    fix = "set qm_db_dump to the path of the customer's backup (.sql or .sql.gz) on this machine"
+    if not path.is_file():
+        return [Finding("control machine", "qm_db_dump", f"{path} is not a file", fix)]
+    if not (path.name.endswith(".sql") or path.name.endswith(".sql.gz")):
+        return [Finding("control machine", "qm_db_dump", f"{path.name} is neither .sql nor .sql.gz", fix)]
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(2)
+    except OSError as exc:
+        return [Finding("control machine", "qm_db_dump", f"cannot read {path}: {exc.strerror}", fix)]
+    if path.name.endswith(".gz") and head != b"\x1f\x8b":
+        return [Finding("control machine", "qm_db_dump", f"{path.name} is not gzip data", fix)]
+    return []
+
+
+def check_replication() -> list[Finding]:
+    """What the replication phase refuses to do (a broken channel, data it would replace)."""
+    from . import replication
+
+    plan = replication.cluster_plan()
+    for note in plan.notes:
+        logger.warning(f"--> preflight warning: replication: {note}")
+    return [Finding(node, requirement, problem, fix) for node, requirement, problem, fix in plan.problems]
+
+
 def findings(cluster) -> list[Finding]:
     hosts = list(inventory)
     result: list[Finding] = []
@@ -172,6 +204,10 @@ def findings(cluster) -> list[Finding]:
         result += check_names(h, cluster)
     result += check_clocks(hosts, float(hosts[0].data.get("qm_clock_tolerance_s") or 2))
     result += check_tls(cluster)
+    dump_findings = check_db_dump(hosts[0].data)
+    result += dump_findings
+    if not dump_findings and not any(f.requirement == "supported OS" for f in result):
+        result += check_replication()
     return result
 
 

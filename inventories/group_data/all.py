@@ -22,9 +22,14 @@ qm_tls_key = None               # its private key (PEM, unencrypted)
 qm_tls_chain = None             # intermediate certificates, if not already in qm_tls_cert
 qm_tls_ca = None                # the root CA clients and the peer trust, if private
 
-# --- database contract (shared with the database tier) ---
-qm_db_name = "queuemetrics"     # QueueMetrics' database
-qm_db_app_user = "queuemetrics" # the webapp's database user (password: secret db_app_password)
+# --- database (MariaDB master-master; passwords: QMHA_DB_*_PASSWORD or generated once, see operations/local.py) ---
+qm_db_name = "queuemetrics"     # the QueueMetrics database
+qm_db_app_user = "queuemetrics" # its application account (localhost, 127.0.0.1 and the peer's address)
+qm_db_charset = "utf8"          # character set of the database when the deploy creates it
+qm_db_expire_logs_days = 7      # binary logs older than this are purged (a node down longer must be re-seeded)
+qm_db_dump = None               # customer's backup (.sql or .sql.gz on this machine): imported once on node A
+qm_db_import_into_nonempty = False  # True: import qm_db_dump although the database already has tables
+qm_db_resync = None             # "node-b" (a host name): re-seed that node from its peer when its channel is broken
 
 # --- application server (Tomcat + QueueMetrics webapp at /queuemetrics) ---
 qm_app_mode = "standin"         # "standin" (lab stand-in webapp), "war" (qm_app_war) or "loway" (Loway's yum package, EL only)

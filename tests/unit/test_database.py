@@ -1,0 +1,300 @@
+"""Command level: the SQL, commands and configuration the database and replication phases produce
+for Debian 12 / MariaDB 10.11 (GTID mode) and CentOS 7 / MariaDB 5.5 (file/position mode), from
+fact outputs recorded on real servers (10.11: the lab; 5.5: in the shape 5.5's client prints)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from operations import database, replication
+from operations.facts import DatabaseAccounts, MariadbServer, ReplicationStatus
+from operations.platform import PLATFORMS
+
+DATA = Path(__file__).parent / "data"
+A, B = "10.213.78.11", "10.213.78.12"
+EL7, DEB12 = PLATFORMS["el7"], PLATFORMS["debian12"]
+GTID, FILE = database.Capabilities((10, 11)), database.Capabilities((5, 5))
+NOT_INSTALLED = MariadbServer().process(["installed=no"])
+
+
+def fact(cls, path: str, **_):
+    return cls().process((DATA / path).read_text().splitlines())
+
+
+def deb(name: str):
+    return {"server": fact(MariadbServer, f"mariadb-10.11/node-{name}-server.txt"),
+            "status": fact(ReplicationStatus, f"mariadb-10.11/node-{name}-replication-status.txt"),
+            "accounts": fact(DatabaseAccounts, f"mariadb-10.11/node-{name}-accounts.txt")}
+
+
+def nodes_from(a: dict, b: dict, tables=(0, 0), markers=(None, None)) -> list[replication.NodeFacts]:
+    return [replication.NodeFacts("node-a", A, a["server"], a["status"], tables[0], markers[0]),
+            replication.NodeFacts("node-b", B, b["server"], b["status"], tables[1], markers[1])]
+
+
+def fresh() -> dict:
+    return {"server": NOT_INSTALLED, "status": ReplicationStatus.default()}
+
+
+# ---------------------------------------------------------------- facts
+
+
+def test_replication_status_fact_reads_a_running_gtid_channel():
+    status = deb("b")["status"]
+    assert status["server_id"] == 2 and status["gtid_domain_id"] == 2 and status["log_bin"]
+    assert status["gtid_slave_pos"] == "1-1-12,2-2-3"
+    ch = status["channel"]
+    assert (ch["master_host"], ch["io_running"], ch["sql_running"]) == (A, "Yes", "Yes")
+    assert ch["ssl"] and ch["ssl_verify_server_cert"] and ch["using_gtid"] == "Slave_Pos"
+    assert ch["seconds_behind"] == 0 and ch["connect_retry"] == 10
+    assert status["master"] == {"file": "mysql-bin.000001", "position": 1658}
+
+
+def test_replication_status_fact_reads_a_55_channel_and_its_error():
+    status = fact(ReplicationStatus, "mariadb-5.5/replication-status-broken.txt")
+    assert status["gtid_binlog_pos"] is None and status["server_id"] == 2
+    ch = status["channel"]
+    assert ch["sql_running"] == "No" and ch["last_sql_errno"] == 1062
+    assert "Duplicate entry '7'" in ch["last_sql_error"] and ch["using_gtid"] == "No"
+    assert ch["seconds_behind"] is None
+
+
+def test_facts_say_when_no_server_answers():
+    assert ReplicationStatus().process(["-- down"])["running"] is False
+    assert DatabaseAccounts().process(["-- down"])["running"] is False
+    assert MariadbServer().process(["installed=no"]) == MariadbServer.default()
+    assert fact(MariadbServer, "mariadb-5.5/server.txt")["major_minor"] == (5, 5)
+
+
+def test_accounts_fact_reads_privileges_from_columns_not_grant_text():
+    accounts = deb("a")["accounts"]
+    repl = next(u for u in accounts["users"] if u["user"] == "qmha_repl")
+    assert (repl["host"], repl["ssl_type"], repl["repl_slave"], repl["repl_client"]) == (B, "ANY", True, True)
+    assert accounts["db_grants"][("queuemetrics", B)] == {"all": True, "grant": False}
+    assert accounts["tables"] == 2 and "queuemetrics" in accounts["databases"]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize("caps, bind, gtid_line", [
+    (GTID, f"127.0.0.1,{B}", "gtid-domain-id           = 2"),
+    (FILE, "0.0.0.0", None),
+])
+def test_server_config_per_version(caps, bind, gtid_line):
+    text = database.render("mariadb/60-qmha.cnf.j2", **database.server_settings(1, B, caps))
+    assert f"bind-address             = {bind}\n" in text
+    assert "server-id                = 2\n" in text and "auto-increment-offset    = 2\n" in text
+    assert "auto-increment-increment = 2\n" in text and "log-slave-updates        = 1\n" in text
+    assert "relay-log-recovery       = 1\n" in text and "ssl-key                  = /etc/qm-ha/tls/cluster.key" in text
+    assert (gtid_line in text) if gtid_line else ("gtid" not in text)
+
+
+def test_capabilities_fall_back_to_the_packaged_version_before_install():
+    assert database.capabilities(NOT_INSTALLED, EL7).mode == "file"
+    assert database.capabilities(NOT_INSTALLED, DEB12).mode == "gtid"
+    assert database.capabilities({"major_minor": (10, 5)}, EL7).mode == "gtid"
+
+
+# ---------------------------------------------------------------- accounts and root
+
+
+def desired(peer=B):
+    return database.desired_accounts("queuemetrics", "app-secret", "repl-secret", peer)
+
+
+def test_accounts_in_place_give_no_statement():
+    assert database.account_statements(deb("a")["accounts"], desired(B), "queuemetrics", "utf8") == []
+
+
+def test_first_run_grants_everything_by_hash_with_ssl_for_replication():
+    statements = database.account_statements({}, desired(B), "queuemetrics", "utf8")
+    assert statements[0] == "CREATE DATABASE IF NOT EXISTS `queuemetrics` DEFAULT CHARACTER SET utf8"
+    grants = statements[1:]
+    assert [g.split(" TO ")[1].split(" ")[0] for g in grants] == [
+        "'queuemetrics'@'localhost'", "'queuemetrics'@'127.0.0.1'", f"'queuemetrics'@'{B}'", f"'qmha_repl'@'{B}'"]
+    assert grants[-1].startswith("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.*") and grants[-1].endswith("REQUIRE SSL")
+    assert all("IDENTIFIED BY PASSWORD '*" in g for g in grants)
+    assert not any("secret" in s for s in statements)
+
+
+def test_changed_password_and_stale_host_are_corrected():
+    accounts = copy.deepcopy(deb("a")["accounts"])
+    accounts["users"].append({"user": "qmha_repl", "host": "10.0.0.9", "password": "*X", "ssl_type": "ANY",
+                              "repl_slave": True, "repl_client": True})
+    statements = database.account_statements(accounts, database.desired_accounts(
+        "queuemetrics", "new-app-secret", "repl-secret", B), "queuemetrics", "utf8")
+    assert len([s for s in statements if s.startswith("GRANT ALL")]) == 3
+    assert statements[-1] == "DROP USER 'qmha_repl'@'10.0.0.9'"
+
+
+def test_root_on_debian_is_left_to_the_socket():
+    assert database.root_statements({}, DEB12, "*H") == []
+    assert database.root_statements(deb("a")["accounts"], DEB12, "*H") == []
+
+
+def test_root_on_55_is_secured_by_hash():
+    root_hash = database.native_password_hash("root-secret")
+    statements = database.root_statements(fact(DatabaseAccounts, "mariadb-5.5/fresh-accounts.txt"), EL7, root_hash)
+    assert "DROP USER ''@'localhost'" in statements and "DROP USER ''@'node-a'" in statements
+    assert "DROP USER 'root'@'node-a'" in statements and "DROP DATABASE test" in statements
+    assert f"SET PASSWORD FOR 'root'@'localhost' = '{root_hash}'" in statements
+    assert f"SET PASSWORD FOR 'root'@'::1' = '{root_hash}'" in statements
+    first_run = database.root_statements({}, EL7, root_hash)
+    assert first_run[-2] == f"UPDATE mysql.user SET Password = '{root_hash}' WHERE User = 'root'"
+
+
+def test_sql_runs_node_local_from_a_root_only_file_never_from_the_command_line():
+    commands = list(database.run_sql(["GRANT x IDENTIFIED BY PASSWORD '*SECRET'"], "mysql", "accounts"))
+    upload, run = commands
+    assert upload.dest == "/var/lib/qm-ha/sql/accounts.sql"
+    assert upload.src.getvalue().decode().startswith("SET SESSION sql_log_bin = 0;\n")
+    assert "SECRET" not in str(run) and str(run).startswith("mysql < /var/lib/qm-ha/sql/accounts.sql")
+
+
+def test_native_password_hash_matches_mariadb():
+    # SELECT PASSWORD('secret') on MariaDB
+    assert database.native_password_hash("secret") == "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"
+
+
+# ---------------------------------------------------------------- the replication plan
+
+
+def test_healthy_pair_plans_nothing():
+    plan = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics")
+    assert not plan.changes and not plan.problems
+    assert {s.kind for s in plan.states.values()} == {"healthy"}
+
+
+@pytest.mark.parametrize("caps", [GTID, FILE])
+def test_new_pair_seeds_b_from_a_then_points_a_at_b(caps):
+    plan = replication.make_plan(nodes_from(fresh(), fresh()), caps, "queuemetrics")
+    assert (plan.source, plan.target, plan.point, plan.problems) == ("node-a", "node-b", "node-a", [])
+
+
+def test_gtid_seed_and_point_sql():
+    before, after = replication.seed_sql(GTID, A, "repl-secret")
+    assert before[:3] == ["STOP SLAVE", "RESET SLAVE ALL", "RESET MASTER"]
+    change = before[3]
+    assert f"MASTER_HOST = '{A}'" in change and "MASTER_USE_GTID = slave_pos" in change
+    assert "MASTER_SSL = 1" in change and "MASTER_SSL_CA = '/etc/qm-ha/tls/ca.crt'" in change
+    assert "MASTER_SSL_VERIFY_SERVER_CERT = 1" in change and "MASTER_LOG_FILE" not in change
+    assert after == ["SET @seed_pos = @@GLOBAL.gtid_slave_pos", "SET GLOBAL gtid_binlog_state = @seed_pos", "START SLAVE"]
+    point = replication.point_sql(GTID, B, "repl-secret")
+    assert point[2:4] == ["SET @own_pos = @@GLOBAL.gtid_binlog_pos", "SET GLOBAL gtid_slave_pos = @own_pos"]
+    assert f"MASTER_HOST = '{B}'" in point[4] and point[-1] == "START SLAVE"
+
+
+def test_file_position_seed_and_point_sql():
+    before, after = replication.seed_sql(FILE, "192.168.1.5", "repl-secret")
+    change = before[3]
+    assert "MASTER_USE_GTID" not in change and "MASTER_SSL = 1" in change
+    assert "MASTER_SSL_VERIFY_SERVER_CERT = 0" in change  # 5.5 checks the CN only, not subjectAltNames
+    assert after == ["START SLAVE"]
+    point = replication.point_sql(FILE, "192.168.1.6", "repl-secret")
+    assert "MASTER_LOG_FILE = 'mysql-bin.000001', MASTER_LOG_POS = 4" in point[2]
+    assert not any("gtid" in s for s in point)
+
+
+def test_dump_commands_per_mode():
+    gtid = replication.dump_command(DEB12, GTID, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
+    assert gtid.split(" && ")[1].startswith("mariadb-dump --single-transaction --master-data=1 --gtid ")
+    assert "--add-drop-database --databases queuemetrics" in gtid
+    file_mode = replication.dump_command(EL7, FILE, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
+    assert "mysqldump --single-transaction --master-data=1 --routines" in file_mode and "--gtid" not in file_mode
+    seed = replication.seed_command("mysql", "/d.sql.gz", "/b.sql", "/a.sql")
+    assert seed.startswith("gzip -t /d.sql.gz && mysql < /b.sql && { echo 'SET SESSION sql_log_bin = 0;'; gzip -dc")
+
+
+def broken_b():
+    b = deb("b")
+    b["status"] = copy.deepcopy(b["status"])
+    b["status"]["channel"].update(sql_running="No", last_sql_errno=1062,
+                                  last_sql_error="Duplicate entry '7' for key 'PRIMARY'")
+    return b
+
+
+def test_broken_channel_is_reported_with_its_error_and_the_flag_that_reseeds():
+    plan = replication.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics")
+    assert not plan.changes
+    [(node, _, problem, fix)] = plan.problems
+    assert node == "node-b" and "SQL thread No" in problem and "Last_SQL_Errno 1062: Duplicate entry" in problem
+    assert "--data qm_db_resync=node-b" in fix
+
+
+def test_resync_reseeds_only_the_named_broken_node():
+    plan = replication.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics",
+                                 resync="node-b")
+    assert (plan.source, plan.target, plan.point, plan.problems) == ("node-a", "node-b", "node-a", [])
+
+
+def test_resync_of_a_healthy_node_is_ignored():
+    plan = replication.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-b")
+    assert not plan.changes and "ignored" in plan.notes[0]
+    bad = replication.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-c")
+    assert bad.problems and bad.problems[0][1] == "qm_db_resync"
+
+
+def test_peer_down_is_not_broken_but_a_refused_login_is():
+    b = deb("b")
+    b["status"] = copy.deepcopy(b["status"])
+    b["status"]["channel"].update(io_running="Connecting", last_io_errno=2003, last_io_error="Can't connect")
+    assert not replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
+    b["status"]["channel"].update(last_io_errno=1045, last_io_error="Access denied")
+    assert replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
+
+
+def test_stopped_channel_without_error_is_started():
+    b = deb("b")
+    b["status"] = copy.deepcopy(b["status"])
+    b["status"]["channel"].update(io_running="No", sql_running="No")
+    plan = replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics")
+    assert plan.start == ["node-b"] and not plan.problems and not plan.target
+
+
+def test_stopped_server_is_left_for_the_next_run():
+    a = deb("a")
+    a["status"] = ReplicationStatus.default()
+    plan = replication.make_plan(nodes_from(a, deb("b")), GTID, "queuemetrics")
+    assert not plan.changes and not plan.problems and "next run" in plan.notes[0]
+
+
+def test_data_on_the_node_to_be_seeded_is_not_replaced_silently():
+    plan = replication.make_plan(nodes_from(fresh(), fresh(), tables=(0, 5)), GTID, "queuemetrics")
+    assert plan.problems and plan.problems[0][0] == "node-b" and "5 table(s)" in plan.problems[0][2]
+    forced = replication.make_plan(nodes_from(fresh(), fresh(), tables=(0, 5)), GTID, "queuemetrics", resync="node-b")
+    assert not forced.problems and forced.target == "node-b"
+
+
+def test_dump_is_imported_once_and_never_over_tables_without_the_flag():
+    dump = "abc  backup.sql.gz"
+    plan = replication.make_plan(nodes_from(fresh(), fresh()), GTID, "queuemetrics", dump=dump)
+    assert plan.import_on == "node-a" and plan.target == "node-b"
+    refused = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics", dump=dump)
+    assert refused.problems and "qm_db_import_into_nonempty" in refused.problems[0][3] and not refused.import_on
+    allowed = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics", dump=dump,
+                                    import_into_nonempty=True)
+    assert allowed.import_on == "node-a" and not allowed.target
+    done = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2), markers=(dump, None)), GTID,
+                                 "queuemetrics", dump=dump)
+    assert not done.changes and not done.problems
+
+
+def test_55_broken_channel_report():
+    b = {"server": fact(MariadbServer, "mariadb-5.5/server.txt"),
+         "status": fact(ReplicationStatus, "mariadb-5.5/replication-status-broken.txt")}
+    a = {"server": b["server"], "status": copy.deepcopy(b["status"])}
+    a["status"]["channel"].update(master_host="192.168.1.6", sql_running="Yes", last_sql_errno=0, last_sql_error="")
+    nodes = [replication.NodeFacts("node-a", "192.168.1.5", a["server"], a["status"], 3),
+             replication.NodeFacts("node-b", "192.168.1.6", b["server"], b["status"], 3)]
+    plan = replication.make_plan(nodes, FILE, "queuemetrics")
+    assert plan.states["node-a"].kind == "healthy"
+    [(node, requirement, problem, fix)] = plan.problems
+    assert (node, requirement) == ("node-b", "replication from node-a") and "1062" in problem
+
+
+def test_flag_reads_text_values():
+    assert replication.flag("True") and not replication.flag("False") and not replication.flag(None)
