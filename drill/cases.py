@@ -38,13 +38,15 @@ def _units(node: Node, role: str) -> list[str]:
 def service_case(node: Node, role: str) -> Case:
     units = _units(node, role)
     # socket-activated units would start the service again on the next connection: stop them too
-    sockets = [f"{u}.socket" for u in units if node.host.run(f"systemctl is-active {u}.socket").rc == 0]
+    sockets = [f"{u}.socket" for u in units if node.execute(f"systemctl is-active {u}.socket")[0] == 0]
 
     def inject():
         node.run(f"systemctl stop {' '.join(sockets + units)}")
 
     def restore():
-        node.run(f"systemctl start {' '.join(units + sockets)}")
+        node.run(f"systemctl start {' '.join(units)}")
+        if sockets:  # a socket unit refuses to listen while its service runs: best effort
+            node.execute(f"systemctl start {' '.join(sockets)}")
 
     return Case(f"{role} stopped on {node.name}", node, True, inject, restore)
 
@@ -95,6 +97,32 @@ def longest_gap(lines: list[dict], end: float) -> float:
     return round(max(worst, end - last_good if lines and not lines[-1]["ok"] else 0.0), 2)
 
 
+def catch_up(cluster: DrillCluster, node: Node, timeout: float = 120) -> float | None:
+    """Seconds until NODE holds every probe row its peer held when NODE came back (None: not within TIMEOUT)."""
+    start = time.monotonic()
+    peer = cluster.other(node)
+    wanted = None
+    while time.monotonic() - start < timeout:
+        try:
+            wanted = wanted if wanted is not None else cluster.tokens_on(peer, "drill")
+            if wanted <= cluster.tokens_on(node, "drill"):
+                return round(time.monotonic() - start, 2)
+        except DrillError:
+            pass  # the node's database may still be starting
+        time.sleep(0.2)
+    return None
+
+
+def missing_writes(cluster: DrillCluster, acked: set[str], prefix: str, timeout: float = 60) -> dict[str, int]:
+    """Acknowledged writes absent from each node's database (waiting up to TIMEOUT for the last ones)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = {n.name: len(acked - cluster.tokens_on(n, prefix)) for n in cluster.nodes}
+        if not any(missing.values()) or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.5)
+
+
 def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dict:
     prefix = f"drill{int(time.time())}{case.node.short_name}{case.name.split()[0]}"
     duration = WARMUP_S + hold + AFTER_S
@@ -103,29 +131,18 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
     case.inject()
     time.sleep(hold)
     case.restore()
-    restored_at = time.monotonic()
+    caught_up_s = catch_up(cluster, case.node)
     lines = probe.wait(timeout=duration + 60)
-
-    healthy = True
     try:
         cluster.wait_healthy(timeout=240)
+        healthy = True
     except DrillError:
         healthy = False
     acked = {line["token"] for line in lines if line["kind"] == "write" and line["ok"]}
-    missing: dict[str, int] = {}
-    caught_up_s = None
-    deadline = time.monotonic() + 120
-    while True:
-        missing = {n.name: len(acked - cluster.tokens_on(n, prefix)) for n in cluster.nodes}
-        if not any(missing.values()):
-            caught_up_s = round(time.monotonic() - restored_at, 1)
-            break
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-
+    missing = missing_writes(cluster, acked, prefix)
     failed = sum(1 for line in lines if not line["ok"])
-    passed = healthy and not any(missing.values()) and (failed == 0 or not case.service_level) and bool(lines)
+    passed = (healthy and not any(missing.values()) and caught_up_s is not None and bool(lines)
+              and (failed == 0 or not case.service_level))
     return {
         "case": case.name,
         "service_level": case.service_level,

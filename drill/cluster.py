@@ -40,11 +40,19 @@ class Node:
     def short_name(self) -> str:
         return self.fqdn.split(".", 1)[0]
 
+    def execute(self, command: str) -> tuple[int, str, str]:
+        """(exit status, stdout, stderr) of COMMAND on the node; 255 when the node cannot be reached."""
+        try:
+            result = self.host.run(command)
+        except RuntimeError as exc:  # ssh itself failed: the node is down or unreachable
+            return 255, "", str(exc)
+        return result.rc, result.stdout, result.stderr
+
     def run(self, command: str, check: bool = True) -> str:
-        result = self.host.run(command)
-        if check and result.rc != 0:
-            raise DrillError(f"{self.name}: `{command}` failed: {result.stderr.strip() or result.stdout.strip()}")
-        return result.stdout
+        rc, out, err = self.execute(command)
+        if check and rc != 0:
+            raise DrillError(f"{self.name}: `{command}` failed: {err.strip() or out.strip()}")
+        return out
 
     def sql(self, query: str) -> list[list[str]]:
         """QUERY through the node's own database client as root (socket auth or root's option file)."""
@@ -132,10 +140,10 @@ class DrillCluster:
 
     def serves_itself(self, node: Node) -> bool:
         """nginx -> its own Tomcat -> its own database, asked on the node itself."""
-        result = node.host.run(
+        rc, out, _ = node.execute(
             f"curl -s --max-time 5 --cacert /etc/qm-ha/tls/ca.crt --resolve {self.fqdn}:443:127.0.0.1 "
             f"https://{self.fqdn}/queuemetrics/probe")
-        return result.rc == 0 and f"app={node.short_name}\n" in result.stdout and f"db={node.short_name}" in result.stdout
+        return rc == 0 and f"app={node.short_name}\n" in out and f"db={node.short_name}\n" in out
 
     def replication_running(self, node: Node) -> bool:
         try:
