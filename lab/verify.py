@@ -61,7 +61,27 @@ def node_names_in_hosts(state: dict, node: dict) -> tuple[bool, str]:
     return not missing, "/etc/hosts has " + ("both node FQDNs" if not missing else f"no {', '.join(missing)}")
 
 
-NODE_CHECKS = [service_active("ssh chrony cron"), node_names_in_hosts, app_web_active]
+def replication_running(state: dict, node: dict) -> tuple[bool, str]:
+    """This node's channel from its peer: both threads running, over TLS, from the peer's address."""
+    from operations.facts import ReplicationStatus
+
+    ok, out = sh(node["container"], ReplicationStatus().command())
+    status = ReplicationStatus().process(out.splitlines())
+    channel = status.get("channel")
+    if not ok or not status["running"]:
+        return False, "replication: MariaDB does not answer"
+    if not channel:
+        return False, "replication: no channel configured"
+    peer = next(n for n in state["nodes"] if n["name"] != node["name"])
+    good = (channel["io_running"], channel["sql_running"]) == ("Yes", "Yes") and channel["ssl"] \
+        and channel["master_host"] == peer["address"]
+    detail = (f"replication from {peer['name']}: IO {channel['io_running']}, SQL {channel['sql_running']}, "
+              f"TLS {'yes' if channel['ssl'] else 'NO'}, {channel['seconds_behind']} s behind")
+    errors = "; ".join(channel[k] for k in ("last_io_error", "last_sql_error") if channel[k])
+    return good, detail + (f"; {errors}" if errors else "")
+
+
+NODE_CHECKS = [service_active("ssh chrony cron mariadb"), node_names_in_hosts, app_web_active, replication_running]
 
 
 def report(state: dict) -> bool:

@@ -300,8 +300,14 @@ def configure():
         user="root", group="root", mode="0644",
         **server_settings(index, c.me.address, caps, host.data.get("qm_db_expire_logs_days") or 7),
     )
+    sockets_off = [
+        systemd.service(name=f"{unit} off (it would listen on every address)", service=unit,
+                        running=False, enabled=False)
+        for unit in p.db_socket_units
+    ]
+    # one node at a time: the app always has a database to fail over to
     systemd.service(name="Restart MariaDB after a change", service=p.db_service, restarted=True,
-                    _if=any_changed(installed, in_group, config))
+                    _if=any_changed(installed, in_group, config, *sockets_off), _serial=True)
     systemd.service(name="MariaDB enabled and running", service=p.db_service, running=True, enabled=True)
 
     root_secured(name="MariaDB root secured", platform=p)

@@ -81,6 +81,9 @@ class Platform:
     #: MariaDB from the distribution: packages (server, client, dump tool), unit, config drop-in dir
     db_packages: tuple[str, ...]
     db_service: str
+    #: socket-activation units the package enables: they would listen on every address, whatever
+    #: the server's bind_address says, so the deploy turns them off
+    db_socket_units: tuple[str, ...]
     db_config_dir: str
     #: command-line client and dump tool names (MariaDB 11 may ship no ``mysql``-named client)
     db_client: str
@@ -124,6 +127,7 @@ PLATFORMS: dict[str, Platform] = {
         chrony_default_options="",
         db_packages=("mariadb-server", "mariadb"),
         db_service="mariadb",
+        db_socket_units=(),
         db_config_dir="/etc/my.cnf.d",
         db_client="mysql",
         db_dump="mysqldump",
@@ -166,6 +170,7 @@ PLATFORMS: dict[str, Platform] = {
         chrony_default_options="-F 1",
         db_packages=("mariadb-server", "mariadb-client"),
         db_service="mariadb",
+        db_socket_units=("mariadb.socket",),
         db_config_dir="/etc/mysql/mariadb.conf.d",
         db_client="mariadb",
         db_dump="mariadb-dump",

@@ -11,12 +11,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from lab import cluster, docker
+from operations.facts import ReplicationStatus
 
 REPO = Path(__file__).resolve().parent.parent
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -33,6 +35,10 @@ class DeployRun:
         match = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", self.output)
         assert match, f"no results table in the deploy output:\n{self.output[-3000:]}"
         return dict(zip(["hosts", "changed", "error", "unchanged"], match.groups()))
+
+    def changed(self) -> str:
+        """The changed ('Success') column of the Grand total row: "-" when nothing changed."""
+        return self.totals()["changed"]
 
 
 @dataclass
@@ -65,8 +71,15 @@ class Lab:
     def nodes(self) -> dict[str, dict]:
         return {n["name"]: n for n in self.state["nodes"]}
 
+    @property
+    def names(self) -> list[str]:
+        return [n["name"] for n in self.state["nodes"]]
+
     def node_info(self, name: str) -> dict:
         return self.nodes[name]
+
+    def container(self, name: str) -> str:
+        return self.nodes[name]["container"]
 
     def docker(self, *args: str, timeout: float = 60, check: bool = True,
                input_text: str | None = None) -> subprocess.CompletedProcess:
@@ -88,6 +101,36 @@ class Lab:
     def on(self, node_name: str, command: str, check: bool = True, timeout: float = 60) -> str:
         """Run COMMAND on node NODE_NAME; its output (a failure fails the test when CHECK)."""
         return self.sh(self.nodes[node_name]["container"], command, check, timeout)
+
+    def sql(self, name: str, statements: str, timeout: float = 120) -> list[list[str]]:
+        """Rows of the last result of STATEMENTS run as root on node NAME (SQL on stdin)."""
+        proc = docker.run("exec", "-i", self.container(name), "mariadb", "-NB", check=False, timeout=timeout,
+                          input=statements)
+        assert proc.returncode == 0, f"{name}: SQL failed: {proc.stderr}"
+        return [line.split("\t") for line in proc.stdout.splitlines() if line]
+
+    def replication(self, name: str) -> dict:
+        """The ReplicationStatus fact of node NAME, read in its container."""
+        out = self.on(name, ReplicationStatus().command())
+        return ReplicationStatus().process(out.splitlines())
+
+    def channels_running(self) -> bool:
+        for name in self.names:
+            ch = self.replication(name)["channel"]
+            if not ch or (ch["io_running"], ch["sql_running"]) != ("Yes", "Yes"):
+                return False
+        return True
+
+    def wait_for(self, predicate, timeout: float = 30, interval: float = 0.5, what: str = "condition"):
+        """Poll PREDICATE (bounded in time) until it returns a truthy value; that value."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"{what} not reached within {timeout:.0f} s (last: {value!r})")
 
     def curl(self, path: str, via: str | None = None, method: str = "GET", connect_timeout: float = 5,
              max_time: float = 30) -> tuple[int, dict, float]:

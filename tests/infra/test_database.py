@@ -1,0 +1,64 @@
+"""Database tier on each node: MariaDB running where it should, replication over TLS from the peer,
+accounts limited to the hosts that need them. Facts are the deploy's own (operations/facts.py)."""
+
+from operations.database import REPLICATION_USER
+from operations.facts import DatabaseAccounts, MariadbServer, ReplicationStatus
+from operations.tls import GROUP, NODE_PATHS
+
+
+def fact(node, cls, **kwargs):
+    return cls().process(node.check_output(cls().command(**kwargs)).splitlines())
+
+
+def test_mariadb_is_running_and_enabled(node, platform):
+    service = node.service(platform.db_service)
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_mariadb_listens_on_localhost_and_the_node_address_only(node, spec):
+    version = fact(node, MariadbServer)["major_minor"]
+    listening = {s.split("://", 1)[1].rsplit(":", 1)[0] for s in node.socket.get_listening_sockets()
+                 if s.startswith("tcp") and s.endswith(":3306")}
+    if version >= (10, 11):
+        assert listening == {"127.0.0.1", spec.me.address}
+    else:  # one address or all on older servers: all, with accounts for local and peer hosts only
+        assert listening == {"0.0.0.0"}
+
+
+def test_mysql_may_read_the_tls_key(node):
+    assert GROUP in node.user("mysql").groups
+    assert node.run(f"su -s /bin/sh mysql -c 'test -r {NODE_PATHS['key']}'").rc == 0
+
+
+def test_channel_from_the_peer_runs_over_tls(node, spec):
+    status = fact(node, ReplicationStatus)
+    channel = status["channel"]
+    assert channel, "no replication channel"
+    assert channel["master_host"] == spec.peer.address and channel["master_user"] == REPLICATION_USER
+    assert (channel["io_running"], channel["sql_running"]) == ("Yes", "Yes"), (channel["last_io_error"],
+                                                                             channel["last_sql_error"])
+    assert channel["ssl"] and channel["ssl_ca"] == NODE_PATHS["ca"]
+    assert status["server_id"] == spec.nodes.index(spec.me) + 1 and status["log_bin"]
+
+
+def test_replication_account_is_for_the_peer_only_and_requires_ssl(node, spec, platform):
+    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
+    repl = [u for u in accounts["users"] if u["user"] == REPLICATION_USER]
+    assert [u["host"] for u in repl] == [spec.peer.address]
+    assert repl[0]["ssl_type"] == "ANY" and repl[0]["repl_slave"] and repl[0]["repl_client"]
+    grants = node.check_output(f"{platform.db_client} -NBe \"SHOW GRANTS FOR '{REPLICATION_USER}'@'{spec.peer.address}'\"")
+    assert "REQUIRE SSL" in grants and "ALL PRIVILEGES" not in grants
+
+
+def test_app_account_is_for_local_and_peer_hosts(node, spec):
+    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
+    hosts = sorted(u["host"] for u in accounts["users"] if u["user"] == "queuemetrics")
+    assert hosts == sorted(["localhost", "127.0.0.1", spec.peer.address])
+    assert all(accounts["db_grants"][("queuemetrics", h)]["all"] for h in hosts)
+
+
+def test_no_anonymous_account_and_no_test_database(node):
+    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
+    assert not [u for u in accounts["users"] if u["user"] == ""]
+    assert "test" not in accounts["databases"]
