@@ -291,7 +291,9 @@ def configure():
 
     installed = install_packages(p, p.db_packages, name="MariaDB packages")
     in_group = user_in_group(name=f"{DB_OS_USER} may read the TLS key", user=DB_OS_USER, group=tls.GROUP)
-    files.directory(name=STATE_DIR, path=STATE_DIR, user="root", group="root", mode="0700")
+    # the project's state on the node; its subfolders hold their own permissions (sql/: root only,
+    # sync/: the sync user's home, which sshd must be able to enter)
+    files.directory(name=STATE_DIR, path=STATE_DIR, user="root", group="root", mode="0755")
     files.directory(name=SQL_DIR, path=SQL_DIR, user="root", group="root", mode="0700")
     config = files.template(
         name="MariaDB replication and network settings",
