@@ -54,8 +54,9 @@ class Lab:
     def env(self) -> dict[str, str]:
         return {**os.environ, "QMHA_LAB_STATE": str(self.cfg.state_file)}
 
-    def deploy(self, *args: str, inventory: str | None = None, timeout: float = 900) -> DeployRun:
-        cmd = [PYINFRA, "-y", inventory or self.inventory, "deploy.py", *args]
+    def deploy(self, *args: str, inventory: str | None = None, timeout: float = 900, yes: bool = True) -> DeployRun:
+        """Run the deploy (``yes=False``: with pyinfra's change detection, as a preview needs)."""
+        cmd = [PYINFRA, *(["-y"] if yes else []), inventory or self.inventory, "deploy.py", *args]
         proc = subprocess.run(cmd, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
         return DeployRun(proc.returncode, proc.stdout + proc.stderr)
 
