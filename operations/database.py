@@ -42,7 +42,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.server import LinuxDistribution, Users
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from . import cluster, local, tls

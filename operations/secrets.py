@@ -15,9 +15,10 @@ import os
 import secrets
 import stat
 import string
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from .atomic import write_atomic
 
 ALPHABET = string.ascii_letters + string.digits
 LENGTH = 32
@@ -91,14 +92,4 @@ def _read(path: Path) -> dict[str, str]:
 
 def _write(path: Path, data: dict[str, str]) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), 0o600)

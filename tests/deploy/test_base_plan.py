@@ -1,18 +1,7 @@
 """What the deploy would run on fresh CentOS 7 and Debian 12 nodes, from recorded facts (no Docker)."""
 
-import pytest
 
 from tests.deploy.harness import load_fixture, plan
-
-
-@pytest.fixture(scope="module")
-def el7(tmp_path_factory):
-    return plan(load_fixture("el7"), tmp_path_factory.mktemp("el7"))
-
-
-@pytest.fixture(scope="module")
-def debian12(tmp_path_factory):
-    return plan(load_fixture("debian12"), tmp_path_factory.mktemp("debian12"))
 
 
 def joined(commands):

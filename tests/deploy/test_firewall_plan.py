@@ -1,18 +1,7 @@
 """The firewall each family gets: firewalld commands on CentOS 7, the project's nftables table on Debian 12."""
 
-import pytest
 
 from tests.deploy.harness import load_fixture, plan, set_response
-
-
-@pytest.fixture(scope="module")
-def el7(tmp_path_factory):
-    return plan(load_fixture("el7"), tmp_path_factory.mktemp("el7"))
-
-
-@pytest.fixture(scope="module")
-def debian12(tmp_path_factory):
-    return plan(load_fixture("debian12"), tmp_path_factory.mktemp("debian12"))
 
 
 def test_el7_opens_ssh_and_web_to_all_in_firewalld(el7):

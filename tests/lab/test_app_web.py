@@ -7,7 +7,6 @@ database tier's master-master replication (marker ``replication``).
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -15,18 +14,6 @@ import pytest
 pytestmark = pytest.mark.lab
 
 PROBE = "/queuemetrics/probe"
-
-
-def wait_for(check, what: str, timeout: float = 90, interval: float = 1.0):
-    """Poll CHECK (bounded in time) until it returns something true; fail naming WHAT."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout:.0f} s (last: {last!r})")
 
 
 def serves_itself(lab, name):
@@ -40,10 +27,10 @@ def serves_itself(lab, name):
 def healthy(lab):
     """Both nodes serve their own app from their own database before and after the test."""
     for name in lab.nodes:
-        wait_for(serves_itself(lab, name), f"{name} serving from its own Tomcat and database", timeout=120)
+        lab.wait_for(serves_itself(lab, name), timeout=120, interval=1, what=f"{name} serving from its own Tomcat and database")
     yield lab
     for name in lab.nodes:
-        wait_for(serves_itself(lab, name), f"{name} back to its own Tomcat and database", timeout=150)
+        lab.wait_for(serves_itself(lab, name), timeout=150, interval=1, what=f"{name} back to its own Tomcat and database")
 
 
 def test_sysup_reports_qmup_through_the_cluster_name(healthy):
@@ -147,8 +134,8 @@ def test_node_a_stopped_client_still_answered(healthy):
         print(f"\nnode A stopped: {times} s")
     finally:
         lab.docker("start", container, timeout=60)
-        wait_for(lambda: lab.node("node-a", "systemctl is-system-running", check=False).stdout.strip()
-                 in ("running", "degraded"), "node A booted", timeout=120)
+        lab.wait_for(lambda: lab.node("node-a", "systemctl is-system-running", check=False).stdout.strip()
+                     in ("running", "degraded"), timeout=120, interval=1, what="node A booted")
 
 
 def test_a_rejected_nginx_configuration_leaves_nginx_serving(healthy):
@@ -182,4 +169,4 @@ def test_token_written_through_a_is_read_through_b(healthy):
         code, body, _ = lab.curl(f"{PROBE}?token={token}", via="node-b")
         return code == 200 and body.get("db") == "node-b" and body.get("found") == "1"
 
-    wait_for(read_on_b, f"token {token} readable through node B from B's database", timeout=10, interval=0.2)
+    lab.wait_for(read_on_b, timeout=10, interval=0.2, what=f"token {token} readable through node B from B's database")

@@ -105,7 +105,7 @@ def test_edits_in_the_same_second_end_equal_on_both_nodes(synced):
     text = "both copies changed in the same second"
     ties = log_count(lab, "node-a", text) + log_count(lab, "node-b", text)
     for node in ("node-a", "node-b"):
-        lab.on(node, f"systemctl stop qmha-sync-poke.path qmha-sync-pull.path")
+        lab.on(node, "systemctl stop qmha-sync-poke.path qmha-sync-pull.path")
     try:
         write(lab, "node-a", base + "qmha.test.same_second=a\n", mtime)
         write(lab, "node-b", base + "qmha.test.same_second=b\n", mtime)
