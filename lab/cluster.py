@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,10 @@ class LabConfig:
     @property
     def known_hosts(self) -> Path:
         return self.state_dir / "ssh" / "known_hosts"
+
+    @property
+    def owner_file(self) -> Path:
+        return self.state_dir / "owner"
 
     @property
     def state_file(self) -> Path:
@@ -197,6 +202,31 @@ def ensure_ssh_key(cfg: LabConfig) -> Path:
     return key
 
 
+OWNER_MARK = "/etc/qmha-lab-owner"
+
+
+def lab_owner(cfg: LabConfig) -> str:
+    """This checkout's lab identity, made once: nodes deployed from another checkout (whose secrets
+    and CA this one does not have) are not reused."""
+    if not cfg.owner_file.exists():
+        cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cfg.owner_file.write_text(secrets.token_hex(16) + "\n")
+    return cfg.owner_file.read_text().strip()
+
+
+def ensure_node(cfg: LabConfig, node: Node, tag: str) -> str:
+    """The node's container, recreated when another checkout's deploy owns it; what was done."""
+    name, owner = cfg.container(node.name), lab_owner(cfg)
+    action = ensure_container(name, node_args(cfg, node, tag))
+    found = docker.run("exec", name, "cat", OWNER_MARK, check=False).stdout.strip()
+    if action != "created" and found != owner:
+        print(f"lab: {name} was deployed from another checkout; recreating it", flush=True)
+        docker.run("rm", "-f", "-v", name)
+        action = ensure_container(name, node_args(cfg, node, tag))
+    docker.run("exec", "-i", name, "sh", "-c", f"cat > {OWNER_MARK}", input=owner + "\n")
+    return action
+
+
 def prepare_node(cfg: LabConfig, name: str, wait_s: float = 120) -> str:
     """Wait for systemd, authorise the lab key, return the node's ed25519 host key line."""
     proc = docker.run("exec", name, "timeout", str(int(wait_s)), "systemctl", "is-system-running", "--wait",
@@ -269,7 +299,7 @@ def up(cfg: LabConfig) -> dict:
     ensure_ssh_key(cfg)
     actions = {cfg.container("dns"): ensure_container(cfg.container("dns"), dns_args(cfg, tag))}
     for node in cfg.nodes:
-        actions[cfg.container(node.name)] = ensure_container(cfg.container(node.name), node_args(cfg, node, tag))
+        actions[cfg.container(node.name)] = ensure_node(cfg, node, tag)
     actions[cfg.container("client")] = ensure_container(cfg.container("client"), client_args(cfg, tag))
     known = []
     for node in cfg.nodes:
