@@ -51,6 +51,7 @@ STEPS = ["floor", "deploy", "noop", "drill", "lag", "sync"]
 #: the lab's OS flavour -> its row in operations/platform.py
 LAB_PLATFORM = {"debian12": "debian12", "centos7": "el7"}
 SYNC_SCRIPT = "/usr/local/sbin/qmha-sync"
+INSTALL = {"apt": "apt-get install", "yum": "yum install"}
 
 
 @dataclass
@@ -302,8 +303,8 @@ def rows(figures: dict, failures: dict, steps: list[str], cfg: cluster.LabConfig
     if "floor" in steps or "deploy" in steps:
         d, f = figures.get("deploy"), figures.get("floor")
         measured = fail("deploy") if not d else f"{seconds(d['seconds'])} ({d.get('operations', '?')} operations)"
-        floor = fail("floor") if not f else f"{seconds(f['seconds'])} (`{f['package_manager']} install`, " \
-                                            f"{len(f['packages'])} packages)"
+        floor = fail("floor") if not f else f"{seconds(f['seconds'])} (plain `{INSTALL[f['package_manager']]}` " \
+                                            f"of the same {len(f['packages'])} packages)"
         out.append(Row("fresh deploy of both nodes", measured, floor,
                        ratio(d["seconds"], f["seconds"]) if d and f else "-",
                        ok=not ({"floor", "deploy"} & set(failures))))
