@@ -1,4 +1,4 @@
-# qm-ha: make lab | make test | make lab-down
+# qm-ha: make lab | make test | make drill | make bench | make lab-down
 # Everything a target needs is installed by the target itself (Debian 12, as root).
 
 PYTHON ?= python3
@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYINFRA := $(VENV)/bin/pyinfra
 HOST_PACKAGES := docker.io debootstrap
 
-.PHONY: lab lab-up lab-down test host-deps venv deploy verify drill
+.PHONY: lab lab-up lab-down test host-deps venv deploy verify drill bench
 
 host-deps:
 	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,3 +43,7 @@ test: host-deps venv
 
 drill: venv
 	$(PY) -m drill inventories/lab.py --json .lab/drill.json
+
+# Figures, each next to its floor, in one table (recreates the lab's nodes; see bench/run.py)
+bench: host-deps venv
+	$(PY) bench/run.py

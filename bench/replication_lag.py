@@ -10,13 +10,18 @@
    answering SQL).
 
 The bench logs in with a temporary account made for this machine's address on each node
-(node-local, dropped at the end) and a table ``queuemetrics.qmha_bench`` (dropped at the end).
-Not a test: it prints figures.
+(node-local, dropped at the end) and a table ``queuemetrics.qmha_bench`` (dropped at the end). The
+cluster's firewall lets only the peer reach MariaDB: while the bench runs, each node's ``inet qmha``
+table holds one more rule accepting this machine's address on the lab network for the database port,
+removed by its handle at the end (a rule left by an interrupted run is removed at the next start).
+Not a test: it prints figures. ``bench/run.py`` imports ``session``, ``lag_phase`` and ``catch_up_phase``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import secrets
 import statistics
 import sys
@@ -32,6 +37,8 @@ from lab import cluster, docker  # noqa: E402
 
 TABLE = "queuemetrics.qmha_bench"
 USER = "qmha_bench"
+DB_PORT = 3306
+HOLE_COMMENT = "qmha-bench: this machine, while the bench runs"
 
 
 def node_sql(container: str, sql: str) -> str:
@@ -121,23 +128,35 @@ def lag_phase(nodes, password, rate, seconds):
     stop.set()
     for w in watchers.values():
         w.join(timeout=10)
-    print(f"lag while both nodes take {rate} inserts/s for {seconds} s (one clock, 5 ms polling):")
+    figures = {}
     for name, writer in writers.items():
         seen = watchers[name].seen
         lags = [seen[i] - t for i, t in writer.committed.items() if i in seen]
-        missing = len(writer.committed) - len(lags)
-        if not lags:
+        figures[name] = {
+            "rows": len(lags), "missing": len(writer.committed) - len(lags), "write_errors": writer.errors,
+            "achieved_per_s": round(len(writer.committed) / seconds, 1),
+            "p50_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
+            "p99_ms": round(percentile(lags, 0.99) * 1000, 1) if lags else None,
+            "max_ms": round(max(lags) * 1000, 1) if lags else None,
+        }
+    return figures
+
+
+def print_lag(figures: dict, rate: float, seconds: float) -> None:
+    print(f"lag while both nodes take {rate:g} inserts/s for {seconds:g} s (one clock, 5 ms polling):")
+    for name, f in figures.items():
+        if not f["rows"]:
             print(f"  {name} -> peer: no row seen")
             continue
-        print(f"  {name} -> peer: {len(lags)} rows, p50 {statistics.median(lags) * 1000:.1f} ms, "
-              f"p99 {percentile(lags, 0.99) * 1000:.1f} ms, max {max(lags) * 1000:.1f} ms, "
-              f"missing {missing}, write errors {writer.errors}, achieved {len(writer.committed) / seconds:.0f}/s")
+        print(f"  {name} -> peer: {f['rows']} rows, p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
+              f"max {f['max_ms']:.1f} ms, missing {f['missing']}, write errors {f['write_errors']}, "
+              f"achieved {f['achieved_per_s']:.0f}/s")
 
 
-def catch_up_phase(cfg, nodes, password, rate, seconds):
+def catch_up_phase(cfg, nodes, password, rate, seconds) -> dict:
+    """Stop B's MariaDB, write RATE/s on A for SECONDS, start B; figures of B catching up."""
     a, b = nodes
     b_container = b["container"]
-    print(f"catch-up: {b['name']}'s MariaDB stopped while {a['name']} takes {rate} inserts/s for {seconds} s")
     docker.run("exec", b_container, "systemctl", "stop", "mariadb", timeout=120)
     try:
         writer = Writer(a["address"], password, a["name"] + "-solo", rate, seconds)
@@ -147,6 +166,7 @@ def catch_up_phase(cfg, nodes, password, rate, seconds):
     finally:
         started = time.monotonic()
         docker.run("exec", b_container, "systemctl", "start", "mariadb", timeout=120)
+    figures = {"stopped": b["name"], "writer": a["name"], "rows": len(writer.committed), "caught_up": False}
     answering = None
     conn = None
     deadline = started + 300
@@ -159,15 +179,86 @@ def catch_up_phase(cfg, nodes, password, rate, seconds):
             cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE id = %s", (target,))
             if cur.fetchone()[0]:
                 done = time.monotonic()
-                print(f"  {len(writer.committed)} rows written meanwhile; {b['name']} holds them all "
-                      f"{done - started:.2f} s after `systemctl start` (start took {answering - started:.2f} s; "
-                      f"{done - answering:.2f} s after it answered SQL)")
                 conn.close()
-                return
+                figures.update(caught_up=True, after_start_s=round(done - started, 2),
+                               start_s=round(answering - started, 2), after_sql_s=round(done - answering, 2))
+                return figures
         except pymysql.MySQLError:
             conn = None
         time.sleep(0.02)
-    print(f"  {b['name']} did not catch up within 300 s")
+    return figures
+
+
+def print_catch_up(f: dict, rate: float, seconds: float) -> None:
+    print(f"catch-up: {f['stopped']}'s MariaDB stopped while {f['writer']} takes {rate:g} inserts/s "
+          f"for {seconds:g} s")
+    if not f["caught_up"]:
+        print(f"  {f['stopped']} did not catch up within 300 s")
+        return
+    print(f"  {f['rows']} rows written meanwhile; {f['stopped']} holds them all {f['after_start_s']:.2f} s "
+          f"after `systemctl start` (start took {f['start_s']:.2f} s; {f['after_sql_s']:.2f} s after it "
+          f"answered SQL)")
+
+
+def _nft(container: str, *args: str, check: bool = True) -> str:
+    proc = docker.run("exec", container, "nft", *args, check=False, timeout=30)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"{container}: nft {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout if proc.returncode == 0 else ""
+
+
+def _bench_rule_handles(container: str) -> list[str]:
+    listing = _nft(container, "-a", "list", "chain", "inet", "qmha", "input", check=False)
+    return [m.group(1) for line in listing.splitlines() if HOLE_COMMENT in line
+            for m in [re.search(r"# handle (\d+)\s*$", line)] if m]
+
+
+@contextlib.contextmanager
+def firewall_hole(nodes, address: str, port: int = DB_PORT):
+    """Each node's firewall also accepts ADDRESS on PORT until the block ends (nothing to do without it)."""
+    opened = []
+    try:
+        for n in nodes:
+            container = n["container"]
+            for handle in _bench_rule_handles(container):  # left by an interrupted run
+                _nft(container, "delete", "rule", "inet", "qmha", "input", "handle", handle, check=False)
+            if not _nft(container, "list", "table", "inet", "qmha", check=False):
+                continue  # no cluster firewall on this node
+            out = _nft(container, "--echo", "--handle", "insert", "rule", "inet", "qmha", "input",
+                       "ip", "saddr", address, "tcp", "dport", str(port), "accept", "comment", f'"{HOLE_COMMENT}"')
+            m = re.search(r"# handle (\d+)", out)
+            if not m:
+                raise SystemExit(f"{container}: nft gave no handle for the bench rule: {out.strip()}")
+            opened.append((container, m.group(1)))
+        yield
+    finally:
+        for container, handle in opened:
+            _nft(container, "delete", "rule", "inet", "qmha", "input", "handle", handle, check=False)
+
+
+@contextlib.contextmanager
+def session(cfg: cluster.LabConfig, nodes):
+    """The bench's table, per-node accounts for this machine and firewall holes; yields the password."""
+    password = secrets.token_hex(16)
+    me = control_address(cfg)
+    account = f"'{USER}'@'{me}'"
+    setup = (f"SET sql_log_bin = 0; DROP USER IF EXISTS {account}; "
+             f"CREATE USER {account} IDENTIFIED BY '{password}'; GRANT SELECT, INSERT ON {TABLE} TO {account};")
+    with firewall_hole(nodes, me):
+        try:
+            node_sql(nodes[0]["container"], f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT AUTO_INCREMENT "
+                                            "PRIMARY KEY, origin VARCHAR(32) NOT NULL, KEY (origin, id)) "
+                                            "ENGINE=InnoDB;")
+            time.sleep(1)
+            for n in nodes:
+                node_sql(n["container"], setup)
+            yield password
+        finally:
+            for n in nodes:
+                with contextlib.suppress(SystemExit):
+                    node_sql(n["container"], f"SET sql_log_bin = 0; DROP USER IF EXISTS {account};")
+            with contextlib.suppress(SystemExit):
+                node_sql(nodes[0]["container"], f"DROP TABLE IF EXISTS {TABLE};")
 
 
 def main() -> int:
@@ -177,28 +268,12 @@ def main() -> int:
     parser.add_argument("--skip-catch-up", action="store_true")
     args = parser.parse_args()
     cfg = cluster.LabConfig.from_env()
-    state = cluster.state_dict(cfg)
-    nodes = state["nodes"]
-    password = secrets.token_hex(16)
-    me = control_address(cfg)
-    account = f"'{USER}'@'{me}'"
-    setup = (f"SET sql_log_bin = 0; DROP USER IF EXISTS {account}; "
-             f"CREATE USER {account} IDENTIFIED BY '{password}'; GRANT SELECT, INSERT ON {TABLE} TO {account};")
-    node_sql(nodes[0]["container"], f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                                    "origin VARCHAR(32) NOT NULL, KEY (origin, id)) ENGINE=InnoDB;")
-    time.sleep(1)
-    for n in nodes:
-        node_sql(n["container"], setup)
-    try:
-        lag_phase(nodes, password, args.rate, args.seconds)
+    nodes = cluster.state_dict(cfg)["nodes"]
+    with session(cfg, nodes) as password:
+        print_lag(lag_phase(nodes, password, args.rate, args.seconds), args.rate, args.seconds)
         if not args.skip_catch_up:
-            catch_up_phase(cfg, nodes, password, args.rate, args.seconds)
-    finally:
-        for n in nodes:
-            node_sql(n["container"], f"SET sql_log_bin = 0; DROP USER IF EXISTS {account};")
-        node_sql(nodes[0]["container"], f"DROP TABLE IF EXISTS {TABLE};")
+            print_catch_up(catch_up_phase(cfg, nodes, password, args.rate, args.seconds), args.rate, args.seconds)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
