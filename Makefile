@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYINFRA := $(VENV)/bin/pyinfra
-HOST_PACKAGES := docker.io debootstrap
+HOST_PACKAGES := docker.io debootstrap python3-venv openssh-client
 
 .PHONY: lab lab-up lab-down test host-deps venv deploy verify drill bench
 
