@@ -97,6 +97,19 @@ class TcpReachable(FactBase):
         return "".join(output).strip() == "open"
 
 
+def split_sections(output, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Lines of a fact's output grouped under the ``-- NAME`` markers its command prints."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in output:
+        if line.startswith("-- ") and line[3:].strip() in names:
+            current = line[3:].strip()
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    return sections
+
+
 class ResolvedAddresses(FactBase):
     """The IPv4 addresses HOSTNAME resolves to on the node (hosts file and DNS), sorted.
 
@@ -239,14 +252,7 @@ class ReplicationStatus(FactBase):
 
     def process(self, output) -> dict:
         result = self.default()
-        sections: dict[str, list[str]] = {}
-        current = None
-        for line in output:
-            if line.startswith("-- ") and line[3:].strip() in ("down", "variables", "slave", "master", "binlogs"):
-                current = line[3:].strip()
-                sections[current] = []
-            elif current:
-                sections[current].append(line)
+        sections = split_sections(output, ("down", "variables", "slave", "master", "binlogs"))
         if "down" in sections or "variables" not in sections:
             return result
         result["running"] = True
@@ -326,14 +332,7 @@ class DatabaseAccounts(FactBase):
 
     def process(self, output) -> dict:
         result = self.default()
-        sections: dict[str, list[str]] = {}
-        current = None
-        for line in output:
-            if line.startswith("-- ") and line[3:].strip() in ("down", "users", "db", "databases", "tables"):
-                current = line[3:].strip()
-                sections[current] = []
-            elif current:
-                sections[current].append(line)
+        sections = split_sections(output, ("down", "users", "db", "databases", "tables"))
         if "down" in sections or "users" not in sections:
             return result
         result["running"] = True
