@@ -32,7 +32,7 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 from xml.sax.saxutils import escape
 
 from cryptography.hazmat.primitives import serialization
@@ -46,6 +46,7 @@ from pyinfra.operations.util import any_changed
 from . import certificates, cluster, local, tls
 from .base import current_platform
 from .platform import Platform, Tomcat, install_packages
+from .secret_files import secret_file
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT / "templates"
@@ -55,6 +56,8 @@ CONTEXT = "queuemetrics"
 MODES = ("standin", "war", "loway")
 DRIVERS = ("mariadb", "mysql")
 KEYSTORE = f"{tls.NODE_DIR}/tomcat.p12"
+#: the WAR's descriptor, installed apart from the rest of the webapp (``files.sync`` exclude pattern)
+WAR_WEB_XML = "*/WEB-INF/web.xml"
 #: the stand-in's files copied as they are (web.xml is rendered from the template)
 STANDIN_FILES = ("sysup.jsp", "probe.jsp", "WEB-INF/configuration.properties")
 
@@ -100,6 +103,20 @@ def jdbc_url(driver: str, peer_address: str, database: str, user: str, password:
                   "failOverReadOnly": "false", **timeouts, "user": user, "password": password}
         return f"jdbc:mysql://{hosts}/{database}?{urlencode(params)}"
     raise AppConfigError(f"unknown JDBC driver {driver!r}; use one of {', '.join(DRIVERS)}")
+
+
+def spellings(secret: str) -> list[str]:
+    """SECRET as it may appear in a file: as is, URL-encoded (in a JDBC URL) and XML-escaped."""
+    return [secret, quote_plus(secret), escape(quote_plus(secret)), escape(secret, {'"': "&quot;"})]
+
+
+def web_xml_standin(url: str) -> str:
+    """The stand-in webapp's WEB-INF/web.xml with JDBC_URL set to URL."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      keep_trailing_newline=True, autoescape=False)
+    return env.get_template("queuemetrics/web.xml.j2").render(jdbc_url=url)
 
 
 def tomcat_for(platform: Platform, mode: str) -> Tomcat:
@@ -268,28 +285,30 @@ def context_param(path: str, param: str, value: str):
 # ---------------------------------------------------------------- deploy
 
 
-def _webapp_standin(tomcat: Tomcat, webapp: str, url: str) -> list:
+def _webapp_standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
     changed = [files.directory(name=f"{webapp}/WEB-INF", path=f"{webapp}/WEB-INF", user="root",
                                group="root", mode="0755")]
     for rel in STANDIN_FILES:
         changed.append(files.put(name=f"Stand-in {rel}", src=str(STANDIN / rel), dest=f"{webapp}/{rel}",
                                  user="root", group="root", mode="0644", create_remote_dir=False))
-    changed.append(files.template(
-        name="Stand-in WEB-INF/web.xml (JDBC_URL)",
-        src=str(TEMPLATES / "queuemetrics/web.xml.j2"), dest=f"{webapp}/WEB-INF/web.xml",
-        user="root", group=tomcat.user, mode="0640", create_remote_dir=False, jdbc_url=url,
-    ))
+    changed.append(secret_file(name="Stand-in WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
+                               content=web_xml_standin(url), secrets=hide,
+                               user="root", group=tomcat.user, mode="0640"))
     return changed
 
 
-def _webapp_war(tomcat: Tomcat, webapp: str, url: str) -> list:
+def _webapp_war(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
     source = host.data.get("qm_app_war")
     if not source:
         raise AppConfigError("qm_app_mode is 'war' but qm_app_war is not set; point it at the "
                              "QueueMetrics WAR file or unpacked directory on this machine")
     unpacked = unpack_war(Path(source), local.state_dir() / "webapp" / host.name, url)
+    # web.xml (it holds the database password) apart, so that --diff masks the password
     return [files.sync(name="QueueMetrics webapp", src=str(unpacked), dest=webapp, user="root",
-                       group=tomcat.user, mode="0640", dir_mode="0755", delete=True)]
+                       group=tomcat.user, mode="0640", dir_mode="0755", delete=True, exclude=WAR_WEB_XML),
+            secret_file(name="QueueMetrics WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
+                        content=(unpacked / "WEB-INF" / "web.xml").read_text(), secrets=hide,
+                        user="root", group=tomcat.user, mode="0640")]
 
 
 def _webapp_loway(p: Platform, tomcat: Tomcat, webapp: str, url: str) -> list:
@@ -329,12 +348,11 @@ def configure():
                               local.state_dir() / "tls" / "tomcat.p12")
     restart_on.append(files.put(name=KEYSTORE, src=io.BytesIO(keystore), dest=KEYSTORE, user="root",
                                 group=tls.GROUP, mode="0640", create_remote_dir=False))
-    restart_on.append(files.put(
-        name=f"{tomcat.conf_dir}/server.xml",
-        src=io.StringIO(server_xml(tomcat, c.me.address, c.peer.address, http_port, https_port,
-                                   secrets["tomcat_keystore_password"])),
-        dest=f"{tomcat.conf_dir}/server.xml", user="root", group=tomcat.user, mode="0640",
-        create_remote_dir=False,
+    restart_on.append(secret_file(
+        name=f"{tomcat.conf_dir}/server.xml", path=f"{tomcat.conf_dir}/server.xml",
+        content=server_xml(tomcat, c.me.address, c.peer.address, http_port, https_port,
+                           secrets["tomcat_keystore_password"]),
+        secrets=spellings(secrets["tomcat_keystore_password"]), user="root", group=tomcat.user, mode="0640",
     ))
     restart_on.append(files.template(
         name="Tomcat JVM options",
@@ -350,9 +368,9 @@ def configure():
     if mode != "loway":
         files.directory(name=webapp, path=webapp, user="root", group="root", mode="0755")
     if mode == "standin":
-        restart_on += _webapp_standin(tomcat, webapp, url)
+        restart_on += _webapp_standin(tomcat, webapp, url, spellings(secrets["db_app_password"]))
     elif mode == "war":
-        restart_on += _webapp_war(tomcat, webapp, url)
+        restart_on += _webapp_war(tomcat, webapp, url, spellings(secrets["db_app_password"]))
     else:
         restart_on += _webapp_loway(p, tomcat, webapp, url)
 

@@ -40,7 +40,6 @@ from pathlib import Path
 from jinja2 import Template
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
-from pyinfra.facts.files import Sha256File
 from pyinfra.facts.server import LinuxDistribution, Users
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
@@ -48,6 +47,7 @@ from pyinfra.operations.util import any_changed
 from . import cluster, local, tls
 from .facts import DatabaseAccounts, MariadbServer
 from .platform import Platform, for_distribution, install_packages
+from .secret_files import secret_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 #: root-only directory on the node for SQL files, dumps and markers
@@ -231,18 +231,6 @@ def render(template: str, **values) -> str:
 
 
 @operation()
-def secret_file(path: str, content: str, mode: str = "0600", user: str = "root", group: str = "root"):
-    """A file holding a secret, written only when its content differs (compared by SHA-256, never
-    shown in a diff): staged in the root-only SQL_DIR, then installed with its mode in one step."""
-    want = hashlib.sha256(content.encode()).hexdigest()
-    if host.get_fact(Sha256File, path=path) == want:
-        return
-    staged = f"{SQL_DIR}/{Path(path).name}.new"
-    yield FileUploadCommand(io.BytesIO(content.encode()), staged)
-    yield StringCommand(f"install -m {mode} -o {user} -g {group} {staged} {path}; rc=$?; rm -f {staged}; exit $rc")
-
-
-@operation()
 def root_secured(platform: Platform):
     """Root as the platform wants it (see ``root_statements``); on password platforms the root
     password is the cluster secret ``db_root_password``, kept for root in /root/.my.cnf."""
@@ -314,9 +302,9 @@ def configure():
 
     root_secured(name="MariaDB root secured", platform=p)
     if p.db_root_auth == "password":
+        root_password = local.secrets(["db_root_password"])["db_root_password"]
         secret_file(name="/root/.my.cnf (root's login)", path="/root/.my.cnf",
-                    content=render("mariadb/root-my.cnf.j2",
-                                   password=local.secrets(["db_root_password"])["db_root_password"]))
+                    content=render("mariadb/root-my.cnf.j2", password=root_password), secrets=[root_password])
     accounts(name="QueueMetrics database and accounts", platform=p,
              database=host.data.get("qm_db_name") or "queuemetrics",
              app_user=host.data.get("qm_db_app_user") or "queuemetrics",

@@ -24,6 +24,11 @@ def app_ops(os_key, state_dir, **data):
     return run(app.configure, os_key, state_dir, data=data)
 
 
+def installs(path: str, owner: str = r"\S+:\S+", mode: str = r"\d+") -> str:
+    """The command of ``secret_file`` that installs the staged copy of PATH (a regular expression)."""
+    return rf"install -m {mode} -o {owner.replace(':', ' -g ')} /var/lib/qm-ha/staging/\S+\.new {re.escape(path)};"
+
+
 # ---------------------------------------------------------------- application, Debian 12
 
 
@@ -37,8 +42,8 @@ def test_debian_installs_tomcat10_and_the_mariadb_driver_with_apt(state_dir):
 def test_debian_paths(state_dir):
     ops = app_ops("debian12", state_dir)["node-a"]
     text = all_commands(ops)
-    assert "upload /etc/tomcat10/server.xml" in text
-    assert "upload /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in text
+    assert re.search(installs("/etc/tomcat10/server.xml"), text)
+    assert re.search(installs("/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml"), text)
     assert "upload /var/lib/tomcat10/webapps/queuemetrics/probe.jsp" in text
     assert "upload /etc/systemd/system/tomcat10.service.d/qmha.conf" in text
     assert ("ln -s /usr/share/java/mariadb-java-client.jar /usr/share/tomcat10/lib/mariadb-java-client.jar"
@@ -56,8 +61,16 @@ def test_tomcat_joins_the_tls_group_and_gets_a_private_keystore(state_dir):
 
 def test_web_xml_is_readable_by_tomcat_only(state_dir):
     web_xml = find(app_ops("debian12", state_dir)["node-a"], r"WEB-INF/web\.xml").text
-    assert "chown root:tomcat /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in web_xml
-    assert "chmod 640 /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in web_xml
+    assert re.search(installs("/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml", "root:tomcat", "0640"),
+                     web_xml)
+
+
+def test_files_holding_a_password_are_staged_root_only(state_dir):
+    ops = app_ops("debian12", state_dir)["node-a"]
+    for name in (r"WEB-INF/web\.xml", r"server\.xml"):
+        text = find(ops, name).text
+        assert "install -d -m 0700 -o root -g root /var/lib/qm-ha/staging" in text
+        assert re.search(r"upload /var/lib/qm-ha/staging/\S+\.new", text)
 
 
 def test_tomcat_restarts_one_node_at_a_time_and_waits_for_its_connector(state_dir):
@@ -79,8 +92,8 @@ def test_centos_installs_tomcat_with_yum(state_dir):
 
 def test_centos_paths(state_dir):
     text = all_commands(app_ops("centos7", state_dir)["node-a"])
-    assert "upload /etc/tomcat/server.xml" in text
-    assert "upload /var/lib/tomcat/webapps/queuemetrics/WEB-INF/web.xml" in text
+    assert re.search(installs("/etc/tomcat/server.xml"), text)
+    assert re.search(installs("/var/lib/tomcat/webapps/queuemetrics/WEB-INF/web.xml"), text)
     assert "upload /etc/systemd/system/tomcat.service.d/qmha.conf" in text
     assert "/usr/share/tomcat/lib/mariadb-java-client.jar" in text
     assert "systemctl restart tomcat " in text
@@ -110,7 +123,7 @@ def test_loway_mode_installs_loways_package_and_sets_jdbc_url_in_place(state_dir
     assert not re.search(r"yum install -y tomcat\b", text)
     param = find(ops, "JDBC_URL in QueueMetrics' web.xml").text
     assert "/usr/local/queuemetrics/tomcat/webapps/queuemetrics/WEB-INF/web.xml" in param
-    assert "upload /usr/local/queuemetrics/tomcat/conf/server.xml" in text
+    assert re.search(installs("/usr/local/queuemetrics/tomcat/conf/server.xml"), text)
     assert "systemctl restart qm-tomcat6 " in text
     # MySQL Connector/J ships with QueueMetrics: no MariaDB driver, no stand-in files.
     assert "mariadb-java-client" not in text and "probe.jsp" not in text
@@ -156,7 +169,9 @@ def test_war_mode_syncs_the_unpacked_war(state_dir, tmp_path):
     ops = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=str(war))["node-a"]
     text = find(ops, "QueueMetrics webapp").text
     assert "upload /var/lib/tomcat10/webapps/queuemetrics/qm.jsp" in text
-    assert "upload /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml" in text
+    assert "WEB-INF/web.xml" not in text  # installed apart, its password masked in a diff
+    assert re.search(installs("/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml", "root:tomcat", "0640"),
+                     find(ops, "QueueMetrics WEB-INF/web.xml").text)
     unpacked = (state_dir / "webapp" / "@fake/node-a" / "queuemetrics" / "WEB-INF" / "web.xml").read_text()
     assert f"jdbc:mysql://127.0.0.1:3306,{PEER_OF_A}:3306/queuemetrics?" in unpacked
     assert "libmariadb-java" not in all_commands(ops)

@@ -2,6 +2,7 @@
 value shows exactly the file it changes and the restart it would cause, and changes nothing."""
 
 import json
+import re
 
 import pytest
 
@@ -46,6 +47,13 @@ def test_edited_value_diff_shows_the_old_and_new_line(converged):
     modified = sorted(line.strip() for line in run.output.splitlines() if "Will modify" in line)
     assert modified == [f"[node-a] Will modify {WEB_XML}", f"[node-b] Will modify {WEB_XML}"]
     assert "connectTimeout=2000" in run.output and "connectTimeout=2500" in run.output
+
+
+def test_diff_masks_the_database_password(converged):
+    password = re.search(r"password=([^&<]+)", converged.on("node-a", f"cat {WEB_XML}")).group(1)
+    run = converged.deploy("--dry", "--diff", *EDIT, yes=False)
+    assert "password=*MASKED*&amp;connectTimeout=2500" in run.output
+    assert password not in run.output
 
 
 def test_preview_changes_nothing_on_the_nodes(converged):
