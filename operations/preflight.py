@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 from dataclasses import dataclass
 
@@ -36,7 +37,8 @@ from .platform import UnsupportedPlatform, for_distribution
 # pyinfra prepares the hosts concurrently (gevent): the first host checks the whole cluster while
 # the other waits, then both read the same findings. Keyed by the run's State.
 _LOCK = Semaphore()
-_FINDINGS: dict[int, list[Finding]] = {}
+#: per deploy run, keyed by pyinfra's State (weakly: a new run never finds an old run's entry)
+_FINDINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class PreflightError(DeployError):
@@ -214,7 +216,7 @@ def findings(cluster) -> list[Finding]:
 def check() -> None:
     """Check every node once per deploy; raise PreflightError on any failure, log warnings."""
     with _LOCK:
-        key = id(ctx_state.get())
+        key = ctx_state.get()
         if key not in _FINDINGS:
             _FINDINGS[key] = findings(cluster_mod.from_inventory(inventory))
             for f in _FINDINGS[key]:
