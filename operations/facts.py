@@ -357,3 +357,32 @@ class DatabaseAccounts(FactBase):
         tables = [line.strip() for line in sections.get("tables", []) if line.strip()]
         result["tables"] = _int(tables[0]) or 0 if tables else 0
         return result
+
+
+class ChannelPassword(FactBase):
+    """SHA-256 (hex) of the password this node's replication channel logs in to its peer with,
+    read from the server's ``master.info`` (line 6) in its data directory; None when the server
+    does not answer or has no channel. The password itself never leaves the node.
+
+    .. code:: python
+
+        "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
+
+    The deploy compares it with the cluster's replication password: a channel still holding an
+    old password is given the new one in place, without touching its position.
+    """
+
+    def command(self, client: str = DEFAULT_CLIENT) -> str:
+        return "; ".join([
+            f"c={client}",
+            "d=$(\"$c\" -NBe 'SELECT @@datadir' 2>/dev/null) || exit 0",
+            "f=\"${d%/}/master.info\"",
+            "[ -n \"$d\" ] && [ -s \"$f\" ] || exit 0",
+            "sed -n 6p \"$f\" | tr -d '\\n' | sha256sum | cut -d' ' -f1",
+        ])
+
+    def process(self, output) -> str | None:
+        import re
+
+        value = "\n".join(output).strip()
+        return value if re.fullmatch(r"[0-9a-f]{64}", value) else None

@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,12 +62,14 @@ from . import cluster as cluster_mod
 from . import local, tls
 from .database import (REPLICATION_USER, SQL_DIR, STATE_DIR, Capabilities, capabilities, run_sql,
                        sql_string, sql_upload)
-from .facts import DatabaseAccounts, MariadbServer, ReplicationStatus
+from .facts import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
 from .platform import Platform, UnsupportedPlatform, for_distribution
 
 CONNECT_RETRY_S = 10
 #: IO-thread errors that heal by themselves (peer down or restarting): not a broken channel
 TRANSIENT_IO_ERRNOS = {0, 1040, 1158, 1159, 2003, 2005, 2006, 2013}
+#: the peer refused the channel's login (ER_ACCESS_DENIED_ERROR)
+ACCESS_DENIED = 1045
 FIRST_BINLOG = "mysql-bin.000001"
 SEED_DUMP = f"{SQL_DIR}/seed.sql.gz"
 DUMP_MARKER = f"{STATE_DIR}/db-dump-imported"
@@ -84,7 +87,14 @@ class ChannelState:
     detail: str = ""
 
 
-def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilities) -> ChannelState:
+def password_sha256(password: str) -> str:
+    """What ``ChannelPassword`` reads for a channel logging in with PASSWORD."""
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilities,
+                  stale_password: bool = False) -> ChannelState:
+    """STALE_PASSWORD: the channel logs in with another password than the cluster's (``ChannelPassword``)."""
     if not server.get("installed"):
         return ChannelState("missing", "MariaDB is not installed yet")
     if not status.get("running"):
@@ -104,6 +114,9 @@ def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilit
         return ChannelState("broken", f"the channel uses Using_Gtid={ch['using_gtid']}, not {want_gtid}")
     sql_ok = ch["sql_running"] == "Yes"
     io_ok = ch["io_running"] == "Yes" or (ch["io_running"] == "Connecting" and ch["last_io_errno"] in TRANSIENT_IO_ERRNOS)
+    if sql_ok and stale_password and ch["last_io_errno"] == ACCESS_DENIED:
+        # the replication password was changed: the peer refuses the old one; a new one heals it in place
+        return ChannelState("drift", f"settings differ: MASTER_PASSWORD (the peer refuses the old one: {errors})")
     if sql_ok and io_ok:
         drift = [name for name, ok in (
             ("MASTER_SSL", ch["ssl"]),
@@ -111,6 +124,7 @@ def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilit
             ("MASTER_SSL_VERIFY_SERVER_CERT", ch["ssl_verify_server_cert"] == caps.verify_peer_name),
             ("MASTER_USER", ch["master_user"] == REPLICATION_USER),
             ("MASTER_CONNECT_RETRY", ch["connect_retry"] == CONNECT_RETRY_S),
+            ("MASTER_PASSWORD", not stale_password),
         ) if not ok]
         if drift:
             return ChannelState("drift", "settings differ: " + ", ".join(drift))
@@ -129,6 +143,8 @@ class NodeFacts:
     status: dict
     tables: int = 0
     dump_marker: str | None = None
+    #: ``ChannelPassword``: SHA-256 of the password the channel logs in with (None: no channel, unknown)
+    channel_password: str | None = None
 
 
 @dataclass
@@ -165,16 +181,19 @@ def dump_identity(path: str | None) -> str | None:
 
 
 def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: str | None = None,
-              resync: str | None = None, import_into_nonempty: bool = False) -> Plan:
+              resync: str | None = None, import_into_nonempty: bool = False,
+              password: str | None = None) -> Plan:
     """The phase's decisions for the pair NODES (node A first), from their facts and the knobs.
 
-    DUMP is ``dump_identity(qm_db_dump)``; RESYNC the host name given as ``qm_db_resync``.
+    DUMP is ``dump_identity(qm_db_dump)``; RESYNC the host name given as ``qm_db_resync``;
+    PASSWORD ``password_sha256`` of the replication password (a channel with another is retuned).
     """
     plan = Plan(mode=caps.mode)
     by_name = {n.name: n for n in nodes}
     peer_of = {nodes[0].name: nodes[1], nodes[1].name: nodes[0]}
     for n in nodes:
-        plan.states[n.name] = channel_state(n.server, n.status, peer_of[n.name].address, caps)
+        stale = password is not None and n.channel_password is not None and n.channel_password != password
+        plan.states[n.name] = channel_state(n.server, n.status, peer_of[n.name].address, caps, stale)
     st = plan.states
     if resync is not None and resync not in by_name:
         plan.problems.append(("inventory", "qm_db_resync", f"{resync!r} is not a host of this inventory",
@@ -320,7 +339,8 @@ def wait_command(platform: Platform, seconds: int = WAIT_S) -> str:
 # ---------------------------------------------------------------- facts of the pair
 
 _LOCK = Semaphore()
-_PLANS: dict[int, Plan] = {}
+#: per deploy run, keyed by pyinfra's State (weakly: a new run never finds an old run's entry)
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def flag(value) -> bool:
@@ -342,15 +362,16 @@ def gather(h, node_spec, platform: Platform, database: str) -> NodeFacts:
     status = h.get_fact(ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
     accounts = h.get_fact(DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
     marker = h.get_fact(FileContents, path=DUMP_MARKER) if server["installed"] else None
+    channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
     return NodeFacts(name=h.name, address=node_spec.address, server=server, status=status,
                      tables=(accounts or {}).get("tables", 0),
-                     dump_marker=(marker or [None])[0])
+                     dump_marker=(marker or [None])[0], channel_password=channel_password)
 
 
 def cluster_plan() -> Plan:
     """The plan for this run, made once from both nodes' facts and shared by preflight and the phase."""
     with _LOCK:
-        key = id(ctx_state.get())
+        key = ctx_state.get()
         if key not in _PLANS:
             c = cluster_mod.from_inventory(inventory)
             hosts = [inventory.get_host(n.host_name) for n in c.nodes]
@@ -364,7 +385,8 @@ def cluster_plan() -> Plan:
                 caps = min((capabilities(n.server, p) for n, p in zip(nodes, platforms)), key=lambda x: x.version)
                 _PLANS[key] = make_plan(nodes, caps, database, dump=dump_identity(data.get("qm_db_dump")),
                                         resync=data.get("qm_db_resync"),
-                                        import_into_nonempty=flag(data.get("qm_db_import_into_nonempty")))
+                                        import_into_nonempty=flag(data.get("qm_db_import_into_nonempty")),
+                                        password=password_sha256(_password()))
         return _PLANS[key]
 
 

@@ -247,6 +247,49 @@ def test_peer_down_is_not_broken_but_a_refused_login_is():
     assert replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
 
 
+CURRENT, OLD = replication.password_sha256("new-secret"), replication.password_sha256("old-secret")
+
+
+def with_channel_passwords(nodes: list[replication.NodeFacts], a: str, b: str) -> list[replication.NodeFacts]:
+    return [replication.NodeFacts(**{**n.__dict__, "channel_password": pw}) for n, pw in zip(nodes, (a, b))]
+
+
+def test_channel_password_fact_reads_a_digest_and_nothing_else():
+    from operations.facts import ChannelPassword
+
+    assert ChannelPassword().process([CURRENT]) == CURRENT
+    assert ChannelPassword().process([]) is None
+    assert ChannelPassword().process(["sed: can't read master.info"]) is None
+    assert "master.info" in ChannelPassword().command() and "sha256sum" in ChannelPassword().command()
+
+
+def test_channels_with_the_current_password_plan_nothing():
+    nodes = with_channel_passwords(nodes_from(deb("a"), deb("b")), CURRENT, CURRENT)
+    assert not replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).changes
+
+
+def test_a_changed_replication_password_is_given_to_the_running_channel_in_place():
+    nodes = with_channel_passwords(nodes_from(deb("a"), deb("b")), CURRENT, OLD)
+    plan = replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
+    assert plan.retune == ["node-b"] and not plan.target and not plan.point and not plan.problems
+    assert "MASTER_PASSWORD" in plan.states["node-b"].detail
+    sql = replication.retune_sql(GTID, "new-secret")
+    assert sql[0] == "STOP SLAVE" and sql[-1] == "START SLAVE"
+    assert "MASTER_PASSWORD = 'new-secret'" in sql[1] and "MASTER_LOG_POS" not in sql[1] and "MASTER_USE_GTID" not in sql[1]
+
+
+def test_a_login_refused_after_a_password_change_is_healed_not_reseeded():
+    b = deb("b")
+    b["status"] = copy.deepcopy(b["status"])
+    b["status"]["channel"].update(io_running="Connecting", last_io_errno=1045, last_io_error="Access denied")
+    nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, OLD)
+    plan = replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
+    assert plan.retune == ["node-b"] and not plan.problems and not plan.target
+    # refused with the current password: not a password change, a real problem
+    nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, CURRENT)
+    assert replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).problems
+
+
 def test_stopped_channel_without_error_is_started():
     b = deb("b")
     b["status"] = copy.deepcopy(b["status"])
