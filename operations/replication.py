@@ -60,8 +60,8 @@ from pyinfra.facts.server import LinuxDistribution
 
 from . import cluster as cluster_mod
 from . import local, tls
-from .database import (REPLICATION_USER, SQL_DIR, STATE_DIR, Capabilities, capabilities, run_sql,
-                       sql_string, sql_upload)
+from .database import (REPLICATION_USER, SQL_DIR, STATE_DIR, Capabilities, capabilities, native_password_hash,
+                       run_sql, sql_string, sql_upload)
 from .facts import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
 from .platform import Platform, UnsupportedPlatform, for_distribution
 
@@ -93,8 +93,13 @@ def password_sha256(password: str) -> str:
 
 
 def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilities,
-                  stale_password: bool = False) -> ChannelState:
-    """STALE_PASSWORD: the channel logs in with another password than the cluster's (``ChannelPassword``)."""
+                  stale_password: bool = False, peer_account_changes: bool = False) -> ChannelState:
+    """The kind of this node's channel from its peer, and why.
+
+    STALE_PASSWORD: the channel logs in with another password than the cluster's (``ChannelPassword``);
+    PEER_ACCOUNT_CHANGES: this run corrects the replication account on the peer (missing, or another
+    password). Either way a login the peer refuses (error 1045) is healed in place, not re-seeded.
+    """
     if not server.get("installed"):
         return ChannelState("missing", "MariaDB is not installed yet")
     if not status.get("running"):
@@ -114,9 +119,10 @@ def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilit
         return ChannelState("broken", f"the channel uses Using_Gtid={ch['using_gtid']}, not {want_gtid}")
     sql_ok = ch["sql_running"] == "Yes"
     io_ok = ch["io_running"] == "Yes" or (ch["io_running"] == "Connecting" and ch["last_io_errno"] in TRANSIENT_IO_ERRNOS)
-    if sql_ok and stale_password and ch["last_io_errno"] == ACCESS_DENIED:
-        # the replication password was changed: the peer refuses the old one; a new one heals it in place
-        return ChannelState("drift", f"settings differ: MASTER_PASSWORD (the peer refuses the old one: {errors})")
+    if sql_ok and ch["last_io_errno"] == ACCESS_DENIED and (stale_password or peer_account_changes):
+        # the password changed on one side: once both sides hold the cluster's, a fresh login heals the channel
+        why = "MASTER_PASSWORD" if stale_password else "the peer's replication account is corrected this run"
+        return ChannelState("drift", f"settings differ: {why} (the peer refuses the login: {errors})")
     if sql_ok and io_ok:
         drift = [name for name, ok in (
             ("MASTER_SSL", ch["ssl"]),
@@ -145,6 +151,8 @@ class NodeFacts:
     dump_marker: str | None = None
     #: ``ChannelPassword``: SHA-256 of the password the channel logs in with (None: no channel, unknown)
     channel_password: str | None = None
+    #: whether this node's replication account for its peer has the cluster's password (None: unknown)
+    repl_account_current: bool | None = None
 
 
 @dataclass
@@ -193,7 +201,8 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
     peer_of = {nodes[0].name: nodes[1], nodes[1].name: nodes[0]}
     for n in nodes:
         stale = password is not None and n.channel_password is not None and n.channel_password != password
-        plan.states[n.name] = channel_state(n.server, n.status, peer_of[n.name].address, caps, stale)
+        plan.states[n.name] = channel_state(n.server, n.status, peer_of[n.name].address, caps, stale,
+                                            peer_account_changes=peer_of[n.name].repl_account_current is False)
     st = plan.states
     if resync is not None and resync not in by_name:
         plan.problems.append(("inventory", "qm_db_resync", f"{resync!r} is not a host of this inventory",
@@ -357,7 +366,16 @@ def node_platform(h) -> Platform | None:
         return None
 
 
-def gather(h, node_spec, platform: Platform, database: str) -> NodeFacts:
+def repl_account_current(accounts: dict, peer_address: str, password_hash: str) -> bool | None:
+    """Whether ACCOUNTS (``DatabaseAccounts``) hold the replication account for PEER_ADDRESS with
+    PASSWORD_HASH; None when the server did not answer."""
+    if not accounts or not accounts.get("running"):
+        return None
+    return any(u["user"] == REPLICATION_USER and u["host"] == peer_address and u["password"] == password_hash
+               for u in accounts["users"])
+
+
+def gather(h, node_spec, peer_address: str, platform: Platform, database: str) -> NodeFacts:
     server = h.get_fact(MariadbServer, client=platform.db_client)
     status = h.get_fact(ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
     accounts = h.get_fact(DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
@@ -365,7 +383,9 @@ def gather(h, node_spec, platform: Platform, database: str) -> NodeFacts:
     channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
     return NodeFacts(name=h.name, address=node_spec.address, server=server, status=status,
                      tables=(accounts or {}).get("tables", 0),
-                     dump_marker=(marker or [None])[0], channel_password=channel_password)
+                     dump_marker=(marker or [None])[0], channel_password=channel_password,
+                     repl_account_current=repl_account_current(accounts, peer_address,
+                                                               native_password_hash(_password())))
 
 
 def cluster_plan() -> Plan:
@@ -381,7 +401,9 @@ def cluster_plan() -> Plan:
             else:
                 data = hosts[0].data
                 database = data.get("qm_db_name") or "queuemetrics"
-                nodes = [gather(h, spec, p, database) for h, spec, p in zip(hosts, c.nodes, platforms)]
+                peers = [c.nodes[1].address, c.nodes[0].address]
+                nodes = [gather(h, spec, peer, p, database)
+                         for h, spec, peer, p in zip(hosts, c.nodes, peers, platforms)]
                 caps = min((capabilities(n.server, p) for n, p in zip(nodes, platforms)), key=lambda x: x.version)
                 _PLANS[key] = make_plan(nodes, caps, database, dump=dump_identity(data.get("qm_db_dump")),
                                         resync=data.get("qm_db_resync"),

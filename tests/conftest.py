@@ -54,10 +54,13 @@ class Lab:
     def env(self) -> dict[str, str]:
         return {**os.environ, "QMHA_LAB_STATE": str(self.cfg.state_file)}
 
-    def deploy(self, *args: str, inventory: str | None = None, timeout: float = 900, yes: bool = True) -> DeployRun:
-        """Run the deploy (``yes=False``: with pyinfra's change detection, as a preview needs)."""
+    def deploy(self, *args: str, inventory: str | None = None, timeout: float = 900, yes: bool = True,
+               env: dict[str, str] | None = None) -> DeployRun:
+        """Run the deploy (``yes=False``: with pyinfra's change detection, as a preview needs; ENV:
+        variables added to the environment, such as a ``QMHA_<SECRET>``)."""
         cmd = [PYINFRA, *(["-y"] if yes else []), inventory or self.inventory, "deploy.py", *args]
-        proc = subprocess.run(cmd, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=REPO, env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
         return DeployRun(proc.returncode, proc.stdout + proc.stderr)
 
     @property

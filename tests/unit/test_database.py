@@ -285,9 +285,29 @@ def test_a_login_refused_after_a_password_change_is_healed_not_reseeded():
     nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, OLD)
     plan = replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
     assert plan.retune == ["node-b"] and not plan.problems and not plan.target
-    # refused with the current password: not a password change, a real problem
+    # refused with the current password, the peer's account right too: a real problem
     nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, CURRENT)
     assert replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).problems
+
+
+def test_a_login_refused_by_an_account_this_run_corrects_is_healed_not_reseeded():
+    b = deb("b")
+    b["status"] = copy.deepcopy(b["status"])
+    b["status"]["channel"].update(io_running="Connecting", last_io_errno=1045, last_io_error="Access denied")
+    a, b_ = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, CURRENT)
+    a = replication.NodeFacts(**{**a.__dict__, "repl_account_current": False})  # changed by hand on node-a
+    plan = replication.make_plan([a, b_], GTID, "queuemetrics", password=CURRENT)
+    assert plan.retune == ["node-b"] and not plan.problems
+    assert "corrected this run" in plan.states["node-b"].detail
+
+
+def test_replication_account_is_current_only_with_the_clusters_hash_for_the_peer():
+    accounts = deb("a")["accounts"]
+    repl = next(u for u in accounts["users"] if u["user"] == replication.REPLICATION_USER)
+    assert replication.repl_account_current(accounts, repl["host"], repl["password"]) is True
+    assert replication.repl_account_current(accounts, repl["host"], "*0000") is False
+    assert replication.repl_account_current(accounts, "10.9.9.9", repl["password"]) is False
+    assert replication.repl_account_current({"running": False, "users": []}, repl["host"], "*0000") is None
 
 
 def test_stopped_channel_without_error_is_started():
