@@ -2,8 +2,9 @@
 
 Open to everyone: SSH (``qm_firewall_ssh_open``; or only from ``qm_firewall_ssh_sources``), 80 and
 443. Open to the peer node only: MariaDB (3306) and Tomcat's HTTPS connector for the peer's nginx.
-Everything else that arrives is dropped. Debian uses a table of the project's own in nftables (never
-``flush ruleset``: other tools' tables, Docker's included, stay); the EL family uses firewalld.
+Everything else that arrives is dropped (nftables) or refused (firewalld). Debian uses a table of the
+project's own in nftables (never ``flush ruleset``: other tools' tables, Docker's included, stay); the
+EL family uses firewalld with a zone of the project's own (``qmha``) as its default zone.
 
 Example:
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand, deploy, operation
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files, server, systemd
 
 from . import cluster
 from .base import current_platform
@@ -27,6 +28,8 @@ from .platform import install_packages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "firewall"
 RULES = "/etc/qm-ha/firewall.nft"
+ZONE = "qmha"
+ZONE_FILE = f"/etc/firewalld/zones/{ZONE}.xml"
 
 
 def envelope() -> dict:
@@ -40,75 +43,47 @@ def envelope() -> dict:
             "peer_address": c.peer.address, "peer_ports": peer}
 
 
-class FirewalldZone(FactBase):
-    """firewalld's permanent configuration of the default zone: services, ports, rich rules."""
-
-    def command(self) -> str:
-        return "firewall-cmd --permanent --list-all 2>/dev/null || true"
-
-    @staticmethod
-    def default() -> dict:
-        return {"services": [], "ports": [], "rich rules": []}
-
-    def process(self, output) -> dict:
-        zone = self.default()
-        key = None
-        for line in output:
-            stripped = line.strip()
-            if ":" in stripped and not stripped.startswith("rule "):
-                key, _, value = stripped.partition(":")
-                key = key.strip()
-                if key in zone:
-                    zone[key] = value.split()
-                    if key == "rich rules":
-                        zone[key] = []
-            elif key == "rich rules" and stripped.startswith("rule "):
-                zone["rich rules"].append(stripped)
-        return zone
-
-
-def rich_rule(source: str, port: int) -> str:
-    return f'rule family="ipv4" source address="{source}" port port="{port}" protocol="tcp" accept'
-
-
-@operation()
-def firewalld_envelope(public_ports: list[int], peer_address: str, peer_ports: list[int],
-                       ssh_port: int, ssh_sources: list[str]):
-    """Make firewalld's permanent default zone exactly the envelope, then reload it.
+class FirewalldDefaultZone(FactBase):
+    """firewalld's default zone (``public`` on a fresh CentOS 7), or None when firewalld is not running.
 
     .. code:: python
 
-        firewalld_envelope(public_ports=[22, 80, 443], peer_address="192.168.1.6",
-                           peer_ports=[3306, 8443], ssh_port=22, ssh_sources=[])
+        "qmha"
     """
-    zone = host.get_fact(FirewalldZone)
-    wanted_ports = [f"{p}/tcp" for p in public_ports]
-    wanted_rules = [rich_rule(peer_address, p) for p in peer_ports] + [rich_rule(s, ssh_port) for s in ssh_sources]
-    commands = []
-    for service in zone["services"]:
-        commands.append(StringCommand("firewall-cmd", "--permanent", f"--remove-service={service}"))
-    for port in wanted_ports:
-        if port not in zone["ports"]:
-            commands.append(StringCommand("firewall-cmd", "--permanent", f"--add-port={port}"))
-    for port in zone["ports"]:
-        if port not in wanted_ports:
-            commands.append(StringCommand("firewall-cmd", "--permanent", f"--remove-port={port}"))
-    for rule in wanted_rules:
-        if rule not in zone["rich rules"]:
-            commands.append(StringCommand("firewall-cmd", "--permanent", "--add-rich-rule", f"'{rule}'"))
-    for rule in zone["rich rules"]:
-        if rule not in wanted_rules:
-            commands.append(StringCommand("firewall-cmd", "--permanent", "--remove-rich-rule", f"'{rule}'"))
-    if not commands:
-        host.noop("firewalld already holds the envelope")
+
+    def command(self) -> str:
+        return "firewall-cmd --get-default-zone 2>/dev/null || true"
+
+    def process(self, output) -> str | None:
+        value = "\n".join(output).strip()
+        return value or None
+
+
+@operation()
+def firewalld_default_zone(zone: str):
+    """firewalld's default zone is ZONE: every interface without a zone of its own (eth0 on a fresh
+    install) gets ZONE's rules.
+
+    .. code:: python
+
+        firewalld_default_zone(zone="qmha")
+    """
+    if host.get_fact(FirewalldDefaultZone) == zone:
+        host.noop(f"firewalld's default zone is {zone}")
         return
-    yield from commands
-    yield "firewall-cmd --reload"
+    yield StringCommand("firewall-cmd", f"--set-default-zone={zone}")
 
 
 def with_firewalld(rules: dict) -> None:
+    """The envelope as a zone file of the project's own, made firewalld's default zone. A whole file,
+    not firewall-cmd edits, so the first run already leaves nothing else open (firewalld's defaults
+    are not known before firewalld is installed) and a re-run compares one file."""
     systemd.service(name="firewalld enabled and running", service="firewalld", running=True, enabled=True)
-    firewalld_envelope(name="firewalld: the cluster's envelope", **rules)
+    zone = files.template(name=ZONE_FILE, src=str(TEMPLATES / "firewalld-zone.xml.j2"), dest=ZONE_FILE,
+                          user="root", group="root", mode="644", create_remote_dir=True, **rules)
+    server.shell(name="firewalld: load the changed zone", commands=["firewall-cmd --reload"],
+                 _if=zone.did_change)
+    firewalld_default_zone(name=f"firewalld: {ZONE} is the default zone", zone=ZONE)
 
 
 def with_nftables(rules: dict) -> None:

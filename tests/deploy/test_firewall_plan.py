@@ -1,38 +1,50 @@
 """The firewall each family gets: firewalld commands on CentOS 7, the project's nftables table on Debian 12."""
 
 
+import re
+
 from tests.deploy.harness import load_fixture, plan, set_response
 
 
+def zone_file(cmds: list[str]) -> str:
+    return next(c for c in cmds if c.startswith("upload /etc/firewalld/zones/qmha.xml"))
+
+
 def test_el7_opens_ssh_and_web_to_all_in_firewalld(el7):
+    zone = zone_file(el7["node-a"])
     for port in ("22", "80", "443"):
-        assert f"firewall-cmd --permanent --add-port={port}/tcp" in el7["node-a"]
+        assert f'<port protocol="tcp" port="{port}"/>' in zone
 
 
 def test_el7_opens_database_and_tomcat_to_the_peer_only(el7):
-    cmds = el7["node-a"]
+    zone = zone_file(el7["node-a"])
     for port in ("3306", "8443"):
-        assert ("firewall-cmd --permanent --add-rich-rule 'rule family=\"ipv4\" source address=\"192.168.1.6\" "
-                f"port port=\"{port}\" protocol=\"tcp\" accept'") in cmds
-    assert not any("--add-port=3306" in c or "--add-port=8443" in c for c in cmds)
-    assert cmds[-1] == "firewall-cmd --reload" or "firewall-cmd --reload" in cmds
+        assert re.search(r'<rule family="ipv4">\s*<source address="192\.168\.1\.6"/>\s*'
+                         rf'<port protocol="tcp" port="{port}"/>\s*<accept/>', zone)
+        assert f'\n  <port protocol="tcp" port="{port}"/>' not in zone
+    assert zone.count("<source ") == 2
 
 
-def test_el7_drops_services_firewalld_opened_by_default(el7, tmp_path):
-    zone = "public\n  target: default\n  services: dhcpv6-client ssh\n  ports: \n  rich rules: "
-    cmds = plan(set_response(load_fixture("el7"), "node-a", "firewall-cmd --permanent --list-all", zone),
+def test_el7_first_run_leaves_none_of_firewalds_default_services_open(el7):
+    """On a fresh node firewalld is not even installed when the deploy prepares: its default
+    services (ssh, dhcpv6-client) cannot be listed, so the envelope is a whole zone of our own."""
+    cmds = el7["node-a"]
+    assert "<service" not in zone_file(cmds)
+    reload_at = cmds.index("firewall-cmd --reload")
+    assert cmds.index("firewall-cmd --set-default-zone=qmha") > reload_at > cmds.index(zone_file(cmds))
+
+
+def test_el7_default_zone_already_ours_is_left_alone(tmp_path):
+    cmds = plan(set_response(load_fixture("el7"), "node-a", "firewall-cmd --get-default-zone", "qmha"),
                 tmp_path)["node-a"]
-    assert "firewall-cmd --permanent --remove-service=dhcpv6-client" in cmds
-    assert "firewall-cmd --permanent --remove-service=ssh" in cmds
+    assert "firewall-cmd --set-default-zone=qmha" not in cmds
 
 
-def test_el7_firewalld_already_right_changes_nothing(tmp_path):
-    rule = 'rule family="ipv4" source address="192.168.1.6" port port="{}" protocol="tcp" accept'
-    zone = ("public\n  target: default\n  services: \n  ports: 22/tcp 80/tcp 443/tcp\n  rich rules: \n\t"
-            + rule.format(3306) + "\n\t" + rule.format(8443))
-    cmds = plan(set_response(load_fixture("el7"), "node-a", "firewall-cmd --permanent --list-all", zone),
-                tmp_path)["node-a"]
-    assert not any(c.startswith("firewall-cmd") for c in cmds)
+def test_el7_ssh_sources_restrict_ssh_in_the_zone(tmp_path):
+    cmds = plan(load_fixture("el7"), tmp_path, qm_firewall_ssh_sources=["203.0.113.7/32"])["node-a"]
+    zone = zone_file(cmds)
+    assert '\n  <port protocol="tcp" port="22"/>' not in zone  # not open to all
+    assert re.search(r'<source address="203\.0\.113\.7/32"/>\s*<port protocol="tcp" port="22"/>', zone)
 
 
 def test_debian12_loads_its_own_nftables_table_without_flushing_others(debian12):
@@ -50,3 +62,10 @@ def test_ssh_sources_restrict_ssh(tmp_path):
     upload = next(c for c in cmds if c.startswith("upload /etc/qm-ha/firewall.nft"))
     assert "tcp dport { 80, 443 } accept" in upload
     assert "ip saddr 203.0.113.7/32 tcp dport 22 accept" in upload
+
+
+def test_el7_zone_file_is_well_formed_xml(tmp_path):
+    from xml.dom.minidom import parseString
+
+    cmds = plan(load_fixture("el7"), tmp_path, qm_firewall_ssh_sources=["203.0.113.7/32"])["node-a"]
+    parseString(zone_file(cmds).split("\n", 1)[1].encode())
