@@ -14,6 +14,8 @@ resolve as in the seed's DNS example:
 Every other knob, with its default, is in inventories/group_data/all.py.
 """
 
+import os  # noqa: F401 (for _sudo_password below)
+
 qm_nodes = (
     [
         # (name used in messages, {how to reach it over SSH, its FQDN and its address on eth0})
@@ -26,7 +28,8 @@ qm_nodes = (
         "qm_cluster_fqdn": "queuemetrics.mycompany.com",
         "ssh_user": "root",
         "ssh_port": 22,
-        # Without root: connect as the 'qm' sudo user instead.
-        # "ssh_user": "qm", "_sudo": True, "_use_sudo_password": True,
+        # Without root: connect as the 'qm' sudo user instead; pyinfra asks for sudo's password,
+        # or reads it from the environment (never write it here):
+        # "ssh_user": "qm", "_sudo": True, "_sudo_password": os.environ.get("QMHA_SUDO_PASSWORD"),
     },
 )

@@ -1,6 +1,8 @@
 """The local lab made by ``make lab``: two Debian 12 containers, read from ``.lab/state.json``.
 
 ``QMHA_LAB_STATE`` points at another state file (a second lab with its own LAB_PREFIX).
+``QMHA_LAB_SSH_USER`` connects as that user with sudo instead of root (the seed's 'qm' user);
+sudo's password then comes from ``QMHA_SUDO_PASSWORD``.
 """
 
 import json
@@ -11,6 +13,11 @@ _state_file = Path(os.environ.get("QMHA_LAB_STATE") or Path(__file__).resolve().
 if not _state_file.exists():
     raise SystemExit(f"{_state_file} does not exist: run `make lab` (or `python -m lab up`) first")
 _state = json.loads(_state_file.read_text())
+
+_user = os.environ.get("QMHA_LAB_SSH_USER") or "root"
+_login = {"ssh_user": _user}
+if _user != "root":
+    _login.update({"_sudo": True, "_sudo_password": os.environ.get("QMHA_SUDO_PASSWORD") or None})
 
 qm_nodes = (
     [
@@ -26,7 +33,7 @@ qm_nodes = (
     {
         "qm_cluster_fqdn": _state["fqdn"],
         "lab_client_container": _state["client_container"],
-        "ssh_user": "root",
+        **_login,
         "ssh_key": _state["ssh_key"],
         "ssh_known_hosts_file": _state["known_hosts"],
         "ssh_strict_host_key_checking": "yes",

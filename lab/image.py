@@ -25,6 +25,8 @@ SUITE = "bookworm"
 PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "iproute2",
     "dnsmasq-base", "curl", "ca-certificates", "procps", "netcat-openbsd",
+    # a customer without root SSH gives a 'qm' sudo user (tests/lab/test_sudo_lab.py)
+    "sudo",
 ]
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 

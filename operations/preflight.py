@@ -66,13 +66,38 @@ def check_os(h) -> list[Finding]:
     return []
 
 
+ELEVATION_KEYS = ("_sudo", "_su_user", "_doas", "_dzdo")
+
+
+def check_elevation(h) -> list[Finding]:
+    """With sudo (or su, doas) in the inventory: one probe command gets root before any fact
+    needs it, so a wrong or missing password is named here, not by every fact failing."""
+    from pyinfra import state
+    from pyinfra.api import StringCommand
+
+    from .elevated import as_inventory_says
+
+    arguments = as_inventory_says(state, h)
+    if not any(arguments.get(key) for key in ELEVATION_KEYS):
+        return []
+    ok, output = h.run_shell_command(StringCommand("id", "-u"), **arguments)
+    if ok and output.stdout.strip() == "0":
+        return []
+    said = " ".join(line.strip() for line in output.stderr_lines if line.strip())[-300:] or output.stdout.strip()
+    user = h.data.get("ssh_user") or "the SSH user"
+    return [Finding(h.name, "root access", f"sudo as {user!r} did not give root ({said or 'no answer'})",
+                    f"give {user!r} sudo rights for all commands on the node and the right password in "
+                    "_sudo_password (e.g. from the environment: QMHA_SUDO_PASSWORD for inventories/lab.py), "
+                    "or connect as root")]
+
+
 def check_root(h) -> list[Finding]:
     user = h.get_fact(User)
     if user == "root":
         return []
     return [Finding(h.name, "root access", f"commands run as {user!r}, not root",
-                    "connect as root (ssh_user='root'), or as the 'qm' sudo user with _sudo=True "
-                    "(and _use_sudo_password=True if sudo asks for one) in the inventory")]
+                    "connect as root (ssh_user='root'), or as the 'qm' sudo user with _sudo=True in the "
+                    "inventory (sudo's password: pyinfra asks, or _sudo_password from the environment)")]
 
 
 def check_interface(h, node) -> list[Finding]:
@@ -194,6 +219,9 @@ def check_replication() -> list[Finding]:
 
 def findings(cluster) -> list[Finding]:
     hosts = list(inventory)
+    refused = [f for h in hosts for f in check_elevation(h)]
+    if refused:  # no fact can be read without root: stop at this one finding per node
+        return refused
     result: list[Finding] = []
     for h in hosts:
         node = cluster.node_for(h.name)

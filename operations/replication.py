@@ -62,6 +62,7 @@ from . import cluster as cluster_mod
 from . import local, tls
 from .database import (REPLICATION_USER, SQL_DIR, STATE_DIR, Capabilities, capabilities, native_password_hash,
                        run_sql, sql_string, sql_upload)
+from .elevated import as_inventory_says
 from .facts import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
 from .platform import Platform, UnsupportedPlatform, for_distribution
 
@@ -464,11 +465,11 @@ def _copy_seed(state, host, source_name: str, path: str):
     workdir = tempfile.mkdtemp(prefix="qmha-seed-")
     try:
         local_copy = str(Path(workdir) / Path(path).name)
-        if not source.get_file(path, local_copy):
+        if not source.get_file(path, local_copy, **as_inventory_says(state, source)):
             raise RuntimeError(f"could not fetch {path} from {source_name}")
-        if not host.put_file(local_copy, path):
+        if not host.put_file(local_copy, path, **as_inventory_says(state, host)):
             raise RuntimeError(f"could not upload {path} to {host.name}")
-        source.run_shell_command(StringCommand("rm", "-f", path))
+        source.run_shell_command(StringCommand("rm", "-f", path), **as_inventory_says(state, source))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return True

@@ -33,6 +33,7 @@ from pyinfra.operations.util import any_changed
 
 from . import cluster
 from .base import current_platform
+from .elevated import as_inventory_says
 from .platform import install_packages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "sync"
@@ -90,11 +91,11 @@ def key_pair(path: str, comment: str):
 
 def _write_from_peer(state, host, peer_host, peer_path: str, dest: str, render) -> None:
     """At execution time: read PEER_PATH on the peer, write RENDER(contents) to DEST here."""
-    ok, output = peer_host.run_shell_command(StringCommand("cat", peer_path))
+    ok, output = peer_host.run_shell_command(StringCommand("cat", peer_path), **as_inventory_says(state, peer_host))
     if not ok:
         raise RuntimeError(f"{peer_host.name}: cannot read {peer_path}")
     text = render("\n".join(output.stdout_lines))
-    if not host.put_file(StringIO(text), dest):
+    if not host.put_file(StringIO(text), dest, **as_inventory_says(state, host)):
         raise RuntimeError(f"{host.name}: cannot write {dest}")
 
 
