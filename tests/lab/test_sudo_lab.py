@@ -13,6 +13,7 @@ pytestmark = pytest.mark.lab
 
 USER = "qm"
 WEB_XML = "/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml"
+SYNC_KEY = "/etc/qm-ha/sync/id_ed25519"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,35 @@ def test_deploy_as_the_sudo_user_applies_a_change_as_root(converged, sudo_user):
         restored = converged.deploy()
     assert restored.returncode == 0, restored.output[-3000:]
     assert "connectTimeout=2000" in converged.on("node-a", f"cat {WEB_XML}")
+
+
+def test_sync_key_made_afresh_reaches_the_peer_as_the_sudo_user(converged, sudo_user):
+    """The peer's new public key is read during the run (it does not exist when the deploy prepares)
+    from a root-only directory, and written to a root-owned file: both through sudo."""
+    converged.on("node-b", f"rm -f {SYNC_KEY} {SYNC_KEY}.pub")
+    run = as_qm(converged, sudo_user)
+    assert run.returncode == 0, run.output[-3000:]
+    new_key = converged.on("node-b", f"cat {SYNC_KEY}.pub").split()[1]
+    assert new_key in converged.on("node-a", "cat /var/lib/qm-ha/sync/.ssh/authorized_keys")
+    converged.on("node-b", "/usr/local/sbin/qmha-sync")  # node-b pulls from node-a with its new key
+
+
+def test_resync_as_the_sudo_user(converged, sudo_user):
+    """Re-seeding copies a root-only dump from one node to the other through the control machine."""
+    table = "queuemetrics.qmha_sudo_rows"
+    converged.sql("node-a", f"CREATE TABLE IF NOT EXISTS {table} (id INT PRIMARY KEY, origin VARCHAR(16))")
+    converged.wait_for(lambda: converged.sql("node-b", "SHOW TABLES FROM queuemetrics LIKE 'qmha_sudo_rows'"),
+                       what="the table on node-b")
+    key = 700001 + 2 * secrets.randbelow(1000)
+    converged.sql("node-b", f"SET sql_log_bin = 0; INSERT INTO {table} VALUES ({key}, 'stray')")
+    converged.sql("node-a", f"INSERT INTO {table} VALUES ({key}, 'node-a')")
+    converged.wait_for(lambda: converged.replication("node-b")["channel"]["last_sql_errno"] == 1062, timeout=15,
+                       what="node-b's SQL thread stopped on the duplicate")
+    run = as_qm(converged, sudo_user, "--data", "qm_db_resync=node-b")
+    assert run.returncode == 0, run.output[-3000:]
+    assert converged.channels_running()
+    assert converged.sql("node-b", f"SELECT origin FROM {table} WHERE id = {key}") == [["node-a"]]
+    converged.sql("node-a", f"DROP TABLE {table}")
 
 
 def test_wrong_sudo_password_stops_before_any_change(converged, sudo_user):
