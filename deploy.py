@@ -16,10 +16,10 @@ from operations import app, base, database, firewall, preflight, replication, sy
 
 preflight.check()
 base.configure()
-tls.install()
-database.configure()
+tls_files = tls.install()
+database.configure(tls_files)
 replication.configure()
 app.configure()
-web.configure()
+web.configure(tls_files)
 sync.configure()
 firewall.configure()

@@ -27,7 +27,7 @@ Example:
 .. code:: python
 
     from operations import database
-    database.configure()          # in deploy.py, after tls.install()
+    database.configure(tls_files)  # in deploy.py, after tls_files = tls.install()
 """
 
 from __future__ import annotations
@@ -270,8 +270,10 @@ def current_platform() -> Platform:
 
 
 @deploy("Database (MariaDB)")
-def configure():
-    """Install, configure and start MariaDB; secure root; create the database and its accounts."""
+def configure(tls_files: list = ()):
+    """Install, configure and start MariaDB; secure root; create the database and its accounts.
+    MariaDB restarts (one node at a time) when its settings or the TLS files (TLS_FILES, the
+    operations of ``tls.install``) change: it reads its certificate only when it starts."""
     p = current_platform()
     c = cluster.current()
     index = c.nodes.index(c.me)
@@ -297,7 +299,7 @@ def configure():
     ]
     # one node at a time: the app always has a database to fail over to
     systemd.service(name="Restart MariaDB after a change", service=p.db_service, restarted=True,
-                    _if=any_changed(installed, in_group, config, *sockets_off), _serial=True)
+                    _if=any_changed(installed, in_group, config, *sockets_off, *tls_files), _serial=True)
     systemd.service(name="MariaDB enabled and running", service=p.db_service, running=True, enabled=True)
 
     root_secured(name="MariaDB root secured", platform=p)

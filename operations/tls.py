@@ -8,7 +8,7 @@ Example:
 .. code:: python
 
     from operations import tls
-    tls.install()
+    tls_files = tls.install()   # reload what uses them when they change
     tls.NODE_PATHS["key"]      # "/etc/qm-ha/tls/cluster.key"
 """
 
@@ -30,13 +30,15 @@ NODE_PATHS = {
 
 
 @deploy("TLS material")
-def install():
+def install() -> list:
+    """The material on the node; the file operations, so that the services using it reload when
+    it changes (``database.configure(tls_files)``, ``web.configure(tls_files)``)."""
     material = local.tls()
     server.group(name=f"Group {GROUP} may read the key", group=GROUP, system=True)
     files.directory(name=NODE_DIR, path=NODE_DIR, user="root", group=GROUP, mode="0750")
     sources = {"cert": material.cert_path, "chain": material.chain_path, "key": material.key_path,
                "ca": material.ca_path or material.chain_path}
-    for role, src in sources.items():
+    return [
         files.put(
             name=f"{NODE_PATHS[role]}",
             src=str(src),
@@ -45,3 +47,5 @@ def install():
             group=GROUP,
             mode="0640" if role == "key" else "0644",
         )
+        for role, src in sources.items()
+    ]

@@ -10,7 +10,7 @@ Example:
 .. code:: python
 
     from operations import web
-    web.configure()
+    web.configure(tls_files)     # tls_files = tls.install()
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.facts.files import Sha1File
+from pyinfra.operations.util import any_changed
 from pyinfra.operations import files, systemd
 
 from . import cluster, local, tls
@@ -87,8 +88,9 @@ def activate_command(candidate: str, live: str, service: str = "nginx") -> Strin
 
 
 @deploy("Web server (nginx)")
-def configure():
-    """nginx installed, the cluster's server blocks live, nginx enabled and running."""
+def configure(tls_files: list = ()):
+    """nginx installed, the cluster's server blocks live, nginx enabled and running; reloaded when
+    the TLS files (TLS_FILES, the operations of ``tls.install``) change."""
     p = current_platform()
     c = cluster.current()
     if p.nginx.repo_packages:
@@ -110,3 +112,6 @@ def configure():
                         reloaded=True, _if=no_default.did_change)
     systemd.service(name=f"{p.nginx.service} enabled and running", service=p.nginx.service,
                     running=True, enabled=True)
+    if tls_files:
+        systemd.service(name="Reload nginx for the new TLS material", service=p.nginx.service,
+                        reloaded=True, _if=any_changed(*tls_files))

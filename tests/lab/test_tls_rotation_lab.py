@@ -1,0 +1,89 @@
+"""The customer's certificate replaces the cluster's self-signed one on a running cluster: after one
+re-run every service that uses it (nginx, Tomcat's peer connector, MariaDB) serves the new one and
+replication keeps running; going back to the self-signed certificate works the same way."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from operations import certificates
+
+pytestmark = pytest.mark.lab
+
+PORTS = {"nginx": (443, ""), "tomcat": (8443, ""), "mariadb": (3306, "-starttls mysql ")}
+
+
+def fingerprint(path) -> str:
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+
+
+def served(lab, service: str) -> set[str]:
+    """SHA-256 fingerprints of the certificates SERVICE serves on both nodes, each seen from its peer
+    (the database and Tomcat's connector are open to the peer only)."""
+    port, starttls = PORTS[service]
+    seen = set()
+    for viewer, target in (("node-a", "node-b"), ("node-b", "node-a")):
+        address = lab.node_info(target)["address"]
+        out = lab.on(viewer, f"openssl s_client {starttls}-connect {address}:{port} -servername {lab.fqdn} "
+                             "</dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256", check=False)
+        seen.add(out.strip().split("=", 1)[-1])
+    return seen
+
+
+def replicating_both_ways(lab) -> None:
+    for name in lab.names:
+        lab.sql(name, "STOP SLAVE; START SLAVE;")  # a fresh TLS handshake with the peer
+    lab.wait_for(lab.channels_running, timeout=60, interval=1, what="both channels running")
+    lab.sql("node-a", "CREATE TABLE IF NOT EXISTS queuemetrics.qmha_tls_rows (token VARCHAR(32) PRIMARY KEY)")
+    for writer, reader in (("node-a", "node-b"), ("node-b", "node-a")):
+        token = secrets.token_hex(8)
+        lab.sql(writer, f"INSERT INTO queuemetrics.qmha_tls_rows VALUES ('{token}')")
+        lab.wait_for(lambda: lab.sql(reader, f"SELECT COUNT(*) FROM queuemetrics.qmha_tls_rows "
+                                             f"WHERE token = '{token}'") == [["1"]],
+                     timeout=15, what=f"{writer}'s row on {reader}")
+
+
+@pytest.fixture(scope="module")
+def customer_tls(lab, tmp_path_factory):
+    """A certificate from another CA, as a customer would bring it, for the lab's names."""
+    nodes = [{"name": n["name"], "fqdn": n["fqdn"], "address": n["address"]} for n in lab.state["nodes"]]
+    return certificates.ensure_self_signed(tmp_path_factory.mktemp("customer-tls"), lab.fqdn, nodes)
+
+
+@pytest.fixture(scope="module")
+def own_cert(lab):
+    run = lab.deploy()
+    assert run.returncode == 0, run.output[-3000:]
+    from operations.local import PROJECT
+
+    return PROJECT / ".qmha" / lab.fqdn / "tls" / "cluster.crt"
+
+
+@pytest.mark.parametrize("service", sorted(PORTS))
+def test_services_serve_the_clusters_own_certificate(lab, own_cert, service):
+    assert served(lab, service) == {fingerprint(own_cert)}
+
+
+def test_customer_certificate_replaces_the_own_one_in_every_service(lab, own_cert, customer_tls):
+    data = ["--data", f"qm_tls_cert={customer_tls.cert_path}", "--data", f"qm_tls_key={customer_tls.key_path}",
+            "--data", f"qm_tls_ca={customer_tls.ca_path}"]
+    try:
+        run = lab.deploy(*data)
+        assert run.returncode == 0, run.output[-3000:]
+        for service in PORTS:
+            assert served(lab, service) == {fingerprint(customer_tls.cert_path)}, service
+        replicating_both_ways(lab)
+        again = lab.deploy(*data)
+        assert again.returncode == 0 and again.changed() == "-", again.output[-3000:]
+    finally:
+        back = lab.deploy()
+    assert back.returncode == 0, back.output[-3000:]
+    for service in PORTS:
+        assert served(lab, service) == {fingerprint(own_cert)}, service
+    replicating_both_ways(lab)
+    lab.sql("node-a", "DROP TABLE IF EXISTS queuemetrics.qmha_tls_rows")
