@@ -66,6 +66,17 @@ def check_os(h) -> list[Finding]:
     return []
 
 
+def check_connected(h) -> list[Finding]:
+    """pyinfra reached the node over SSH (a node it could not reach has no facts to check)."""
+    if h.connected:
+        return []
+    target = f"{h.data.get('ssh_hostname') or h.name}:{h.data.get('ssh_port') or 22}"
+    user = h.data.get("ssh_user") or "root"
+    return [Finding(h.name, "SSH access from this machine", f"could not connect to {target} as {user!r}",
+                    "start the node, or correct ssh_hostname / ssh_port / ssh_user / the SSH key in the "
+                    "inventory; this machine must reach the node's SSH port")]
+
+
 ELEVATION_KEYS = ("_sudo", "_su_user", "_doas", "_dzdo")
 
 
@@ -219,6 +230,9 @@ def check_replication() -> list[Finding]:
 
 def findings(cluster) -> list[Finding]:
     hosts = list(inventory)
+    unreachable = [f for h in hosts for f in check_connected(h)]
+    if unreachable:  # both nodes or nothing: a cluster is never half-deployed
+        return unreachable
     refused = [f for h in hosts for f in check_elevation(h)]
     if refused:  # no fact can be read without root: stop at this one finding per node
         return refused

@@ -97,3 +97,20 @@ def test_inventory_with_one_node_is_refused(lab, tmp_path):
     run = lab.deploy(inventory=str(inventory))
     assert run.returncode != 0
     assert "the inventory has 1 host(s); an HA cluster needs exactly two" in run.output
+
+
+def test_node_this_machine_cannot_reach_is_refused_before_any_change(lab, tmp_path):
+    b = lab.node_info("node-b")
+    inventory = tmp_path / "closed_port.py"
+    inventory.write_text(textwrap.dedent(f"""
+        import runpy
+        _lab = runpy.run_path({lab.inventory!r})
+        _hosts, _data = _lab["qm_nodes"]
+        _hosts[1][1]["ssh_port"] = 2
+        qm_nodes = (_hosts, _data)
+    """))
+    with pending_change(lab) as entry_present:
+        run = lab.deploy("--group-data", "inventories/group_data", inventory=str(inventory))
+        assert_refused(run, f"node-b: SSH access from this machine: could not connect to {b['ssh_host']}:2 as 'root'",
+                       "Fix: start the node, or correct ssh_hostname / ssh_port")
+        assert not entry_present()
