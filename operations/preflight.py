@@ -184,8 +184,10 @@ def check_tls(cluster) -> list[Finding]:
     try:
         material = local.tls()
     except CertificateError as exc:
-        return [Finding("control machine", "TLS certificate", str(exc),
-                        "fix qm_tls_cert/qm_tls_key in the inventory, or remove them to use a self-signed CA")]
+        problem, _, fix = str(exc).partition(" Fix: ")
+        fallback = "remove qm_tls_cert/qm_tls_key from the inventory to use a self-signed CA"
+        return [Finding("control machine", "TLS certificate", problem.rstrip(". "),
+                        f"{fix.rstrip('. ')} (or {fallback})" if fix else f"fix qm_tls_cert/qm_tls_key, or {fallback}")]
     for warning in material.warnings:
         logger.warning(f"--> preflight warning: TLS certificate: {warning}")
     missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)],

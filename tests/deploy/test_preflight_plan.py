@@ -81,3 +81,9 @@ def test_every_problem_is_reported_at_once(el7, tmp_path):
     broken = set_response(set_response(el7, "node-a", "echo $USER", "qm"), "node-b", "/dev/tcp/", "closed")
     message = refused(broken, tmp_path)
     assert "preflight found 2 problem(s)" in message
+
+
+def test_missing_customer_certificate_is_refused_with_one_fix(el7, tmp_path):
+    message = refused(el7, tmp_path, qm_tls_cert=str(tmp_path / "missing.pem"), qm_tls_key=str(tmp_path / "k.pem"))
+    assert f"control machine: TLS certificate: {tmp_path / 'missing.pem'}: certificate file not found. Fix: " in message
+    assert message.count("Fix:") == 1
