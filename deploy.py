@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import app, base, database, firewall, preflight, replication, sync, tls, web  # noqa: E402
+from operations import app, base, database, firewall, preflight, replication, selinux, sync, tls, web  # noqa: E402
 
 preflight.check()
 base.configure()
@@ -22,4 +22,5 @@ replication.configure()
 app.configure()
 web.configure(tls_files)
 sync.configure()
+selinux.configure()
 firewall.configure()

@@ -60,6 +60,17 @@ class Nginx:
 
 
 @dataclass(frozen=True)
+class SELinux:
+    """What an enforcing SELinux policy needs for the cluster (EL family)."""
+
+    #: packages bringing semanage and restorecon
+    packages: tuple[str, ...]
+    #: booleans turned on persistently, where the policy has them: nginx connecting to Tomcat
+    #: (its own and the peer's), Tomcat connecting to the databases
+    booleans: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     label: str
@@ -108,6 +119,8 @@ class Platform:
     #: "firewalld" or "nftables" (a table of the project's own), and the packages for it
     firewall: str
     firewall_packages: tuple[str, ...]
+    #: None: the family has no SELinux by default
+    selinux: SELinux | None = None
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -153,6 +166,8 @@ PLATFORMS: dict[str, Platform] = {
         sync_packages=("openssh-clients", "util-linux"),
         firewall="firewalld",
         firewall_packages=("firewalld",),
+        selinux=SELinux(packages=("policycoreutils-python",),
+                        booleans=("httpd_can_network_connect", "tomcat_can_network_connect_db")),
     ),
     "debian12": Platform(
         key="debian12",

@@ -110,6 +110,8 @@ def plan(fixture: dict, tmp_dir: Path, **group_data) -> dict[str, list[str]]:
             commands = []
             with ctx_host.use(host):
                 for op_hash in state.get_op_order():
+                    if op_hash not in state.ops[host]:  # an operation only the other host has
+                        continue
                     op_data = state.get_op_data_for_host(host, op_hash)
                     commands += [command_text(c) for c in op_data.command_generator()]
             result[host.name.removeprefix("@fake/")] = commands
