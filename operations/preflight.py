@@ -66,6 +66,19 @@ def check_os(h) -> list[Finding]:
     return []
 
 
+def check_whole_cluster() -> list[Finding]:
+    """The run covers both nodes: ``--limit``/``--exclude`` would deploy one half of a pair whose
+    phases read and write both (replication, sync keys)."""
+    from pyinfra import state
+
+    limit = state.limit_hosts
+    if not isinstance(limit, list) or all(h in limit for h in inventory):
+        return []
+    left_out = ", ".join(h.name for h in inventory if h not in limit)
+    return [Finding("inventory", "both nodes in one run", f"--limit/--exclude leaves out {left_out}",
+                    "run the deploy without --limit/--exclude: it changes only what differs, on each node")]
+
+
 def check_connected(h) -> list[Finding]:
     """pyinfra reached the node over SSH (a node it could not reach has no facts to check)."""
     if h.connected:
@@ -232,6 +245,9 @@ def check_replication() -> list[Finding]:
 
 def findings(cluster) -> list[Finding]:
     hosts = list(inventory)
+    partial = check_whole_cluster()
+    if partial:
+        return partial
     unreachable = [f for h in hosts for f in check_connected(h)]
     if unreachable:  # both nodes or nothing: a cluster is never half-deployed
         return unreachable

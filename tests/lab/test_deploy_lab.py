@@ -114,3 +114,10 @@ def test_node_this_machine_cannot_reach_is_refused_before_any_change(lab, tmp_pa
         assert_refused(run, f"node-b: SSH access from this machine: could not connect to {b['ssh_host']}:2 as 'root'",
                        "Fix: start the node, or correct ssh_hostname / ssh_port")
         assert not entry_present()
+
+
+def test_deploy_limited_to_one_node_is_refused(lab):
+    with pending_change(lab) as entry_present:
+        run = lab.deploy("--limit", "node-a")
+        assert_refused(run, "inventory: both nodes in one run: --limit/--exclude leaves out node-b")
+        assert not entry_present()
