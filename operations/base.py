@@ -17,19 +17,18 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from . import cluster
 from .facts import ContainerType
-from .platform import Platform, for_distribution, install_packages
+from .platform import Platform, install_packages, platform_of
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def current_platform() -> Platform:
-    return for_distribution(host.get_fact(LinuxDistribution))
+    return platform_of(host)
 
 
 def chrony_options(p: Platform, in_container: bool) -> str:
@@ -56,6 +55,7 @@ def time_sync():
         dest=p.chrony_options_file,
         var=p.chrony_options_var,
         options=chrony_options(p, in_container),
+        create_remote_dir=False,  # /etc/default or /etc/sysconfig
     )
     changed = [options]
     if in_container:
@@ -73,6 +73,7 @@ def time_sync():
             dest=p.chrony_conf,
             ntp_servers=servers,
             drift_file=p.chrony_drift_file,
+            create_remote_dir=False,  # the chrony package's
         ))
     systemd.service(name="Restart chrony after a change", service=unit, restarted=True,
                     daemon_reload=True, _if=any_changed(*changed))

@@ -40,13 +40,13 @@ from pathlib import Path
 from jinja2 import Template
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
-from pyinfra.facts.server import LinuxDistribution, Users
+from pyinfra.facts.server import Users
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from . import cluster, local, tls
 from .facts import DatabaseAccounts, MariadbServer
-from .platform import Platform, for_distribution, install_packages
+from .platform import Platform, install_packages, platform_of
 from .secret_files import secret_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -266,7 +266,7 @@ def user_in_group(user: str, group: str):
 
 
 def current_platform() -> Platform:
-    return for_distribution(host.get_fact(LinuxDistribution))
+    return platform_of(host)
 
 
 @deploy("Database (MariaDB)")
@@ -289,7 +289,7 @@ def configure(tls_files: list = ()):
         name="MariaDB replication and network settings",
         src=str(TEMPLATES / "mariadb/60-qmha.cnf.j2"),
         dest=f"{p.db_config_dir}/60-qmha.cnf",
-        user="root", group="root", mode="0644",
+        user="root", group="root", mode="0644", create_remote_dir=False,  # the package's
         **server_settings(index, c.me.address, caps, host.data.get("qm_db_expire_logs_days") or 7),
     )
     sockets_off = [

@@ -87,9 +87,10 @@ def with_firewalld(rules: dict) -> None:
 
 
 def with_nftables(rules: dict) -> None:
-    table = files.template(name=RULES, src=str(TEMPLATES / "qmha.nft.j2"), dest=RULES, mode="600", **rules)
+    table = files.template(name=RULES, src=str(TEMPLATES / "qmha.nft.j2"), dest=RULES, mode="600",
+                           create_remote_dir=False, **rules)  # /etc/qm-ha: made by the TLS phase
     unit = files.template(name="qmha-firewall.service", src=str(TEMPLATES / "qmha-firewall.service.j2"),
-                          dest="/etc/systemd/system/qmha-firewall.service", rules=RULES)
+                          dest="/etc/systemd/system/qmha-firewall.service", rules=RULES, create_remote_dir=False)
     systemd.service(name="Load the changed rules", service="qmha-firewall", running=True, enabled=True,
                     reloaded=True, daemon_reload=True, _if=lambda: table.did_change() or unit.did_change())
     systemd.service(name="qmha-firewall enabled and loaded", service="qmha-firewall", running=True, enabled=True)

@@ -18,8 +18,12 @@ Example:
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
+
+from pyinfra import host
+from pyinfra.api import operation
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,50 @@ def for_distribution(distro: dict) -> Platform:
     raise UnsupportedPlatform(f"{found} is not supported (supported: {SUPPORTED})")
 
 
+#: per deploy run (keyed weakly by pyinfra's State): host name -> its row
+_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def platform_of(h) -> Platform:
+    """Host H's row, its ``LinuxDistribution`` read once per deploy run (an OS does not change
+    during one); raises UnsupportedPlatform like ``for_distribution``.
+
+    .. code:: python
+
+        p = platform_of(host)
+    """
+    from pyinfra.context import ctx_state
+    from pyinfra.facts.server import LinuxDistribution
+
+    if not ctx_state.isset():
+        return for_distribution(h.get_fact(LinuxDistribution))
+    rows = _ROWS.setdefault(ctx_state.get(), {})
+    if h.name not in rows:
+        rows[h.name] = for_distribution(h.get_fact(LinuxDistribution))
+    return rows[h.name]
+
+
+@operation()
+def packages_installed(manager: str, packages: list[str], package_args: dict):
+    """PACKAGES installed by the MANAGER's package operation; when they all are already, nothing
+    more is read or refreshed (no daily apt list update check on every run).
+
+    .. code:: python
+
+        packages_installed(manager="apt", packages=["nginx"], package_args={"update": True})
+    """
+    from pyinfra.facts.deb import DebPackages
+    from pyinfra.facts.rpm import RpmPackages
+    from pyinfra.operations import apt, yum
+
+    installed = host.get_fact({"apt": DebPackages, "yum": RpmPackages}[manager]) or {}
+    if all(name in installed for name in packages):
+        host.noop(f"{', '.join(packages)} installed")
+        return
+    operation = {"apt": apt.packages, "yum": yum.packages}[manager]
+    yield from operation._inner(packages=packages, **package_args)
+
+
 def install_packages(platform: Platform, packages, **kwargs):
     """Install PACKAGES with the platform's package operation (apt refreshing its lists daily).
 
@@ -237,7 +285,5 @@ def install_packages(platform: Platform, packages, **kwargs):
 
         install_packages(p, ["mariadb-server"], name="Install MariaDB")
     """
-    from pyinfra.operations import apt, yum
-
-    operation = {"apt": apt.packages, "yum": yum.packages}[platform.package_manager]
-    return operation(packages=list(packages), **platform.package_args, **kwargs)
+    return packages_installed(manager=platform.package_manager, packages=list(packages),
+                              package_args=dict(platform.package_args), **kwargs)

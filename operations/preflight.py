@@ -24,14 +24,14 @@ from pyinfra.api.exceptions import DeployError
 from gevent.lock import Semaphore
 from pyinfra.context import ctx_state
 from pyinfra.facts.hardware import Ipv4Addrs
-from pyinfra.facts.server import LinuxDistribution, User
+from pyinfra.facts.server import User
 
 from . import cluster as cluster_mod
 from . import local
 from .certificates import CertificateError
 from . import certificates
 from .facts import EpochTime, ResolvedAddresses, RootFilesystem, TcpReachable
-from .platform import UnsupportedPlatform, for_distribution
+from .platform import UnsupportedPlatform, platform_of
 
 
 # pyinfra prepares the hosts concurrently (gevent): the first host checks the whole cluster while
@@ -59,7 +59,7 @@ class Finding:
 
 def check_os(h) -> list[Finding]:
     try:
-        for_distribution(h.get_fact(LinuxDistribution))
+        platform_of(h)
     except UnsupportedPlatform as exc:
         return [Finding(h.name, "supported OS", str(exc),
                         "install CentOS 7 or Debian 12 on this node (a fresh install, as the seed asks)")]

@@ -56,7 +56,6 @@ from pyinfra import host, inventory
 from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand, deploy, operation
 from pyinfra.context import ctx_state
 from pyinfra.facts.files import FileContents
-from pyinfra.facts.server import LinuxDistribution
 
 from . import cluster as cluster_mod
 from . import local, tls
@@ -64,7 +63,7 @@ from .database import (REPLICATION_USER, SQL_DIR, STATE_DIR, Capabilities, capab
                        run_sql, sql_string, sql_upload)
 from .elevated import as_inventory_says
 from .facts import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
-from .platform import Platform, UnsupportedPlatform, for_distribution
+from .platform import Platform, UnsupportedPlatform, platform_of
 
 CONNECT_RETRY_S = 10
 #: IO-thread errors that heal by themselves (peer down or restarting): not a broken channel
@@ -362,7 +361,7 @@ def flag(value) -> bool:
 
 def node_platform(h) -> Platform | None:
     try:
-        return for_distribution(h.get_fact(LinuxDistribution))
+        return platform_of(h)
     except UnsupportedPlatform:
         return None
 
@@ -417,7 +416,7 @@ def cluster_plan() -> Plan:
 
 
 def _me() -> tuple[Platform, Capabilities, cluster_mod.Cluster]:
-    p = for_distribution(host.get_fact(LinuxDistribution))
+    p = platform_of(host)
     return p, capabilities(host.get_fact(MariadbServer, client=p.db_client), p), cluster_mod.current()
 
 

@@ -123,8 +123,9 @@ def from_peer_file(peer_name: str, peer_path: str, dest: str, render, mode: str 
 
 
 def _template(name: str, dest: str, mode: str = "644", **data):
+    # every parent exists: system folders, or made earlier in this phase
     return files.template(name=dest, src=str(TEMPLATES / f"{name}.j2"), dest=dest, user="root",
-                          group="root", mode=mode, **data)
+                          group="root", mode=mode, create_remote_dir=False, **data)
 
 
 @deploy("configuration.properties sync")
