@@ -72,6 +72,9 @@ TRANSIENT_IO_ERRNOS = {0, 1040, 1158, 1159, 2003, 2005, 2006, 2013}
 ACCESS_DENIED = 1045
 FIRST_BINLOG = "mysql-bin.000001"
 SEED_DUMP = f"{SQL_DIR}/seed.sql.gz"
+#: root-only: the copy a re-seeded node had, kept (the newest KEEP_COPIES) before it is replaced
+COPIES_DIR = f"{STATE_DIR}/replaced"
+KEEP_COPIES = 3
 DUMP_MARKER = f"{STATE_DIR}/db-dump-imported"
 WAIT_S = 60
 
@@ -168,6 +171,8 @@ class Plan:
     point: str | None = None
     start: list[str] = field(default_factory=list)
     retune: list[str] = field(default_factory=list)
+    #: the target has tables of its own: a dump of them is kept on it before they are replaced
+    keep_copy: bool = False
     #: (node, requirement, problem, fix): preflight refuses the deploy
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -209,7 +214,8 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
                               f"set qm_db_resync to one of {', '.join(by_name)}"))
         return plan
     resync_hint = ("re-run with --data qm_db_resync={node}: {node}'s copy of {db} is replaced by a fresh copy "
-                   "of {peer}'s and its channel restarted from there (writes only {node} has are lost)")
+                   "of {peer}'s and its channel restarted from there (writes only {node} has are not carried over; "
+                   "a dump of its copy is kept first in " + COPIES_DIR + ")")
 
     unknown = [n for n in nodes if st[n.name].kind == "unknown"]
     if unknown:
@@ -221,6 +227,7 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
         # a new pair (or a first run that stopped before replication): seed B from A, or A from B on request
         source, target = (nodes[1], nodes[0]) if resync == nodes[0].name else (nodes[0], nodes[1])
         plan.source, plan.target, plan.point = source.name, target.name, source.name
+        plan.keep_copy = target.tables > 0
         if target.tables and resync != target.name:
             plan.problems.append((target.name, f"empty {database} to seed",
                                   f"{database} has {target.tables} table(s) and no replication yet; seeding "
@@ -243,6 +250,7 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
                     plan.problems.append((n.name, "one node re-seeded at a time", "both nodes need re-seeding",
                                           "re-seed one node, then the other in a second run"))
                 plan.source, plan.target, plan.point = peer.name, n.name, peer.name
+                plan.keep_copy = n.tables > 0
             elif s.kind == "missing" and st[peer.name].kind in ("healthy", "drift") and (
                     caps.gtid or peer.status.get("first_binlog") == FIRST_BINLOG):
                 # an earlier run seeded the peer and stopped before pointing this node at it
@@ -327,6 +335,19 @@ def dump_command(platform: Platform, caps: Capabilities, database: str, path: st
     return (f"rm -f {plain} {path} && {platform.db_dump} --single-transaction --master-data=1{gtid} "
             f"--routines --triggers --events --add-drop-database --databases {database} --result-file={plain} "
             f"&& gzip -1 {plain}")
+
+
+def keep_copy_command(platform: Platform, database: str, copies_dir: str = COPIES_DIR,
+                      keep: int = KEEP_COPIES) -> str:
+    """Dump DATABASE as this node has it into COPIES_DIR (gzipped, dated; the newest KEEP kept)."""
+    stamp = "$(date -u +%Y%m%dT%H%M%SZ)"
+    path = f"{copies_dir}/{database}-replaced-{stamp}.sql.gz"
+    # no pipe: a failed dump must fail the operation (and so stop the seed), whatever the shell
+    plain = path[:-3]
+    return (f"install -d -m 0700 -o root -g root {copies_dir} && f={plain} && "
+            f"{platform.db_dump} --single-transaction --routines --triggers --events --databases {database} "
+            f"--result-file=\"$f\" && gzip -1 \"$f\" && echo \"kept $f.gz\" && "
+            f"ls -1t {copies_dir}/{database}-replaced-*.sql.gz | tail -n +{keep + 1} | xargs -r rm -f")
 
 
 def seed_command(client: str, dump: str, sql_before: str, sql_after: str) -> str:
@@ -475,6 +496,16 @@ def _copy_seed(state, host, source_name: str, path: str):
 
 
 @operation()
+def keep_replaced_copy(plan: Plan, database: str):
+    """On ``plan.target`` when it has tables: a dump of its copy, kept before the seed replaces it
+    (writes only this node had are recoverable from it)."""
+    if host.name != plan.target or not plan.keep_copy:
+        return
+    p, _, _ = _me()
+    yield StringCommand(keep_copy_command(p, database))
+
+
+@operation()
 def seed_from_peer(plan: Plan):
     """On ``plan.target``: replace this node's copy with the source's dump and replicate from the source."""
     if host.name != plan.target:
@@ -533,6 +564,8 @@ def configure():
     if plan.import_on:
         import_dump(name="Import qm_db_dump", plan=plan, dump=str(data.get("qm_db_dump")), database=database)
     if plan.target:
+        keep_replaced_copy(name=f"Keep {plan.target}'s own copy of {database} before it is replaced", plan=plan,
+                           database=database)
         dump_for_peer(name=f"Dump {database} on {plan.source} for {plan.target}", plan=plan, database=database)
         seed_from_peer(name=f"Seed {plan.target} from {plan.source}", plan=plan)
     if plan.point:

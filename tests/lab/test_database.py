@@ -186,10 +186,16 @@ def test_broken_channel_is_reported_and_resync_repairs_it(lab, rows):
     assert "node-b: replication from node-a" in report.output
     assert "Last_SQL_Errno 1062" in report.output and "--data qm_db_resync=node-b" in report.output
     assert positions(lab) == before, "a refused deploy changed replication"
+    lab.on("node-b", "rm -rf /var/lib/qm-ha/replaced")
     repaired = lab.deploy("--data", "qm_db_resync=node-b")
     assert repaired.returncode == 0, repaired.output[-3000:]
     assert lab.channels_running()
     assert lab.sql("node-b", f"SELECT origin FROM {rows} WHERE id = {key}") == [["node-a"]]
+    # what only node-b had is not lost: it is in the copy kept before the re-seed
+    kept = lab.on("node-b", "ls /var/lib/qm-ha/replaced/").split()
+    assert len(kept) == 1 and kept[0].startswith("queuemetrics-replaced-"), kept
+    assert f"({key},'stray','x')" in lab.on("node-b", f"zcat /var/lib/qm-ha/replaced/{kept[0]}")
+    assert lab.on("node-b", "stat -c %a /var/lib/qm-ha/replaced").strip() == "700"
     token = secrets.token_hex(8)
     lab.sql("node-b", f"INSERT INTO {rows} (origin, token) VALUES ('node-b', '{token}')")
     lab.wait_for(lambda: count(lab, "node-a", token) == 1, timeout=10, what="node-b's write on node-a")

@@ -231,6 +231,24 @@ def test_resync_reseeds_only_the_named_broken_node():
     assert (plan.source, plan.target, plan.point, plan.problems) == ("node-a", "node-b", "node-a", [])
 
 
+def test_resync_keeps_a_copy_of_what_it_replaces():
+    plan = replication.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics",
+                                 resync="node-b")
+    assert plan.keep_copy
+    assert "a dump of its copy is kept first in /var/lib/qm-ha/replaced" in replication.make_plan(
+        nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics").problems[0][3]
+    new_pair = replication.make_plan(nodes_from(fresh(), fresh()), GTID, "queuemetrics")
+    assert new_pair.target == "node-b" and not new_pair.keep_copy
+
+
+def test_kept_copy_is_a_complete_dump_or_the_seed_stops():
+    command = replication.keep_copy_command(DEB12, "queuemetrics")
+    assert "mariadb-dump --single-transaction --routines --triggers --events --databases queuemetrics" in command
+    assert "--result-file=" in command and "| gzip" not in command  # a failed dump fails the command
+    assert "install -d -m 0700 -o root -g root /var/lib/qm-ha/replaced" in command
+    assert "tail -n +4 | xargs -r rm -f" in command  # the newest three are kept
+
+
 def test_resync_of_a_healthy_node_is_ignored():
     plan = replication.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-b")
     assert not plan.changes and "ignored" in plan.notes[0]
