@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -29,6 +29,13 @@ SERVER_VALIDITY = timedelta(days=825)
 RENEW_BEFORE = timedelta(days=30)
 # Backdate new certificates a little so a server clock slightly behind still accepts them.
 CLOCK_SKEW = timedelta(minutes=5)
+# Generated keys are RSA: CentOS 7's MariaDB 5.5 (OpenSSL 1.0.2, no ECDH set-up) cannot serve an ECDSA
+# certificate ("no shared cipher"), and RSA works with every TLS stack of both families.
+RSA_BITS = 2048
+
+
+def _new_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
 
 PEM = serialization.Encoding.PEM
 
@@ -103,7 +110,7 @@ def ensure_self_signed(material_dir: Path, cluster_fqdn: str, nodes: list[dict])
         server_cert, _ = _reusable_pair(crt, key)
 
     if server_cert is None or _uncovered(server_cert, names, addresses):
-        server_private = ec.generate_private_key(ec.SECP256R1())
+        server_private = _new_key()
         server_cert = _issue_server(ca_cert, ca_private, server_private, names, addresses)
         _write_pair(crt, key, server_cert, server_private)
 
@@ -334,7 +341,7 @@ def _dns_match(pattern: str, name: str) -> bool:
 
 
 def _issue_ca(cluster_fqdn: str):
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = _new_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"qm-ha CA {cluster_fqdn}")])
     not_before = datetime.now(timezone.utc) - CLOCK_SKEW
     cert = (
@@ -366,7 +373,8 @@ def _issue_server(ca_cert, ca_key, key, names: list[str], addresses: list[str]):
         .not_valid_before(not_before)
         .not_valid_after(min(not_before + SERVER_VALIDITY, ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
+        # key_encipherment: RSA key transport, the only key exchange some older clients offer
+        .add_extension(_key_usage(digital_signature=True, key_encipherment=True), critical=True)
         .add_extension(
             # MariaDB replication presents the same certificate as a client.
             x509.ExtendedKeyUsage(

@@ -126,6 +126,17 @@ def test_server_cert_is_signed_by_ca(tmp_path):
     assert tls.self_signed
 
 
+def test_generated_keys_are_rsa_for_mariadb_55(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    tls = ensure_self_signed(tmp_path / "tls", CLUSTER, NODES)
+    for path in (tls.cert_path, tls.ca_path):
+        key = read_cert(path).public_key()
+        assert isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048
+    usage = read_cert(tls.cert_path).extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.key_encipherment and not usage.key_cert_sign
+
+
 def test_server_cert_allows_server_and_client_auth(tmp_path):
     cert = read_cert(ensure_self_signed(tmp_path / "tls", CLUSTER, NODES).cert_path)
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
