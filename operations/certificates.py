@@ -234,6 +234,13 @@ def check_names(tls: ClusterTLS, names: list[str], addresses: list[str]) -> list
     return _uncovered(_load_certs(tls.cert_path)[0], names, addresses)
 
 
+def is_ecdsa(cert_path: Path) -> bool:
+    """Whether the certificate at CERT_PATH (PEM, first certificate) has an elliptic-curve key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return isinstance(_load_certs(Path(cert_path))[0].public_key(), ec.EllipticCurvePublicKey)
+
+
 def pkcs12_bytes(tls: ClusterTLS, password: str) -> bytes:
     """
     Build a PKCS#12 keystore for Tomcat's HTTPS connector, with the entry alias ``tomcat``.

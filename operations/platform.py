@@ -108,6 +108,8 @@ class Platform:
     db_root_auth: str
     #: the version the distribution's package installs, for decisions made before it is installed
     db_packaged_version: tuple[int, int]
+    #: whether that server can present an ECDSA certificate to its peer (5.5 on OpenSSL 1.0.2: no)
+    db_serves_ecdsa: bool
     #: the distribution's Tomcat
     tomcat: Tomcat
     #: Tomcat as installed by Loway's QueueMetrics package (qm_app_mode "loway"); None: no such package
@@ -150,6 +152,7 @@ PLATFORMS: dict[str, Platform] = {
         db_dump="mysqldump",
         db_root_auth="password",
         db_packaged_version=(5, 5),
+        db_serves_ecdsa=False,
         tomcat=Tomcat(
             packages=("tomcat",), service="tomcat", conf_dir="/etc/tomcat",
             webapps_dir="/var/lib/tomcat/webapps", lib_dir="/usr/share/tomcat/lib", user="tomcat",
@@ -195,6 +198,7 @@ PLATFORMS: dict[str, Platform] = {
         db_dump="mariadb-dump",
         db_root_auth="unix_socket",
         db_packaged_version=(10, 11),
+        db_serves_ecdsa=True,
         tomcat=Tomcat(
             packages=("tomcat10",), service="tomcat10", conf_dir="/etc/tomcat10",
             webapps_dir="/var/lib/tomcat10/webapps", lib_dir="/usr/share/tomcat10/lib", user="tomcat",

@@ -192,8 +192,9 @@ def check_clocks(hosts, tolerance: float) -> list[Finding]:
                     "sync both clocks with NTP (chrony) before deploying; newest-wins sync depends on it")]
 
 
-def check_tls(cluster) -> list[Finding]:
-    """The customer's certificate (or the generated one) is usable and covers every name."""
+def check_tls(cluster, hosts=()) -> list[Finding]:
+    """The customer's certificate (or the generated one) is usable and covers every name; a warning
+    when a node's MariaDB cannot present its key type to the peer."""
     try:
         material = local.tls()
     except CertificateError as exc:
@@ -203,13 +204,26 @@ def check_tls(cluster) -> list[Finding]:
                         f"{fix.rstrip('. ')} (or {fallback})" if fix else f"fix qm_tls_cert/qm_tls_key, or {fallback}")]
     for warning in material.warnings:
         logger.warning(f"--> preflight warning: TLS certificate: {warning}")
+    result = [Finding(h.name, "a certificate MariaDB can serve", f"{material.cert_path} has an ECDSA key, which "
+                      f"MariaDB {'.'.join(map(str, platform_of(h).db_packaged_version))} cannot present to the "
+                      "peer (replication TLS would fail with 'no shared cipher')",
+                      "use an RSA certificate (qm-ha generates RSA ones; remove an older generated tls/ "
+                      "folder of the cluster's state to have it made again)", warning=True)
+              for h in hosts if certificates.is_ecdsa(material.cert_path) and not _serves_ecdsa(h)]
     missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)],
                           [n.address for n in cluster.nodes])
     if not missing:
-        return []
-    return [Finding("control machine", "TLS certificate covers the cluster",
+        return result
+    return result + [Finding("control machine", "TLS certificate covers the cluster",
                     f"{material.cert_path} does not cover {', '.join(missing)}",
                     "have the certificate reissued with these names as subjectAltNames")]
+
+
+def _serves_ecdsa(h) -> bool:
+    try:
+        return platform_of(h).db_serves_ecdsa
+    except UnsupportedPlatform:
+        return True  # refused as an unsupported OS already
 
 
 def check_db_dump(data) -> list[Finding]:
@@ -265,7 +279,7 @@ def findings(cluster) -> list[Finding]:
         result += check_peer_ssh(h, peer)
         result += check_names(h, cluster)
     result += check_clocks(hosts, float(hosts[0].data.get("qm_clock_tolerance_s") or 2))
-    result += check_tls(cluster)
+    result += check_tls(cluster, hosts)
     dump_findings = check_db_dump(hosts[0].data)
     result += dump_findings
     if not dump_findings and not any(f.requirement == "supported OS" for f in result):

@@ -87,3 +87,29 @@ def test_missing_customer_certificate_is_refused_with_one_fix(el7, tmp_path):
     message = refused(el7, tmp_path, qm_tls_cert=str(tmp_path / "missing.pem"), qm_tls_key=str(tmp_path / "k.pem"))
     assert f"control machine: TLS certificate: {tmp_path / 'missing.pem'}: certificate file not found. Fix: " in message
     assert message.count("Fix:") == 1
+
+
+def ec_material(tmp_path, key_factory):
+    """A customer CA and server certificate for the el7 fixture's names, with keys from KEY_FACTORY."""
+    from tests.unit.test_certificates import make_cert, write_cert, write_key
+
+    ca_key, key = key_factory(), key_factory()
+    ca = make_cert(ca_key, "Customer CA", ca=True)
+    cert = make_cert(key, "queuemetrics.mycompany.com", issuer=ca, issuer_key=ca_key,
+                     dns=["queuemetrics.mycompany.com", "node-a.mycompany.com", "node-b.mycompany.com"],
+                     ips=["192.168.1.5", "192.168.1.6"])
+    return {"qm_tls_cert": str(write_cert(tmp_path / "cert.pem", cert)),
+            "qm_tls_key": str(write_key(tmp_path / "key.pem", key)),
+            "qm_tls_ca": str(write_cert(tmp_path / "ca.pem", ca))}
+
+
+def test_ecdsa_certificate_on_mariadb_55_is_warned_about(el7, tmp_path, caplog):
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    caplog.set_level("WARNING")
+    assert plan(el7, tmp_path / "a", **ec_material(tmp_path, lambda: ec.generate_private_key(ec.SECP256R1())))
+    warned = [r.getMessage() for r in caplog.records if "a certificate MariaDB can serve" in r.getMessage()]
+    assert len(warned) == 2 and "has an ECDSA key, which MariaDB 5.5 cannot present" in warned[0]
+    caplog.clear()
+    assert plan(el7, tmp_path / "b", **ec_material(tmp_path, lambda: rsa.generate_private_key(65537, 2048)))
+    assert not [r for r in caplog.records if "a certificate MariaDB can serve" in r.getMessage()]
