@@ -33,6 +33,7 @@ import pymysql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from drill.prober import paced  # noqa: E402
 from lab import cluster, docker  # noqa: E402
 
 TABLE = "queuemetrics.qmha_bench"
@@ -77,13 +78,7 @@ class Writer(threading.Thread):
     def run(self):
         conn = connect(self.address, self.password)
         cur = conn.cursor()
-        start = time.monotonic()
-        n = int(self.rate * self.seconds)
-        for i in range(n):
-            due = start + i / self.rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+        for _ in paced(self.rate, int(self.rate * self.seconds), time.monotonic()):
             try:
                 cur.execute(f"INSERT INTO {TABLE} (origin) VALUES (%s)", (self.origin,))
                 self.committed[cur.lastrowid] = time.monotonic()

@@ -41,6 +41,16 @@ def request(url, context, method, timeout):
     return result
 
 
+def paced(rate: float, count: int, start: float):
+    """0, 1, ... COUNT-1, each yielded no earlier than START + i/RATE (``time.monotonic()``): a fixed
+    rate that does not drift when one step is slow."""
+    for i in range(count):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield i
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True, help="https://<cluster fqdn>/queuemetrics/probe")
@@ -54,12 +64,7 @@ def main():
 
     context = ssl.create_default_context(cafile=args.ca)
     start = time.monotonic()
-    count = int(args.duration * args.rate)
-    for i in range(count):
-        due = start + i / args.rate
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    for i in paced(args.rate, int(args.duration * args.rate), start):
         if time.monotonic() - start > args.duration + args.timeout:
             break
         write = args.write_every > 0 and i % args.write_every == args.write_every - 1

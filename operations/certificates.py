@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -236,8 +236,6 @@ def check_names(tls: ClusterTLS, names: list[str], addresses: list[str]) -> list
 
 def is_ecdsa(cert_path: Path) -> bool:
     """Whether the certificate at CERT_PATH (PEM, first certificate) has an elliptic-curve key."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     return isinstance(_load_certs(Path(cert_path))[0].public_key(), ec.EllipticCurvePublicKey)
 
 

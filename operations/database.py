@@ -46,7 +46,8 @@ from pyinfra.operations.util import any_changed
 
 from . import cluster, local, tls
 from .facts import DatabaseAccounts, MariadbServer
-from .platform import Platform, install_packages, platform_of
+from .base import current_platform
+from .platform import Platform, install_packages
 from .secret_files import secret_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -263,10 +264,6 @@ def user_in_group(user: str, group: str):
 
 
 # ---------------------------------------------------------------- the phase
-
-
-def current_platform() -> Platform:
-    return platform_of(host)
 
 
 @deploy("Database (MariaDB)")

@@ -24,6 +24,11 @@ from typing import Any
 
 from pyinfra import host
 from pyinfra.api import operation
+from pyinfra.context import ctx_state
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.rpm import RpmPackages
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import apt, yum
 
 
 @dataclass(frozen=True)
@@ -250,15 +255,20 @@ def platform_of(h) -> Platform:
 
         p = platform_of(host)
     """
-    from pyinfra.context import ctx_state
-    from pyinfra.facts.server import LinuxDistribution
-
     if not ctx_state.isset():
         return for_distribution(h.get_fact(LinuxDistribution))
     rows = _ROWS.setdefault(ctx_state.get(), {})
     if h.name not in rows:
         rows[h.name] = for_distribution(h.get_fact(LinuxDistribution))
     return rows[h.name]
+
+
+def supported_platform_of(h) -> Platform | None:
+    """Host H's row, or None when its OS is not supported (preflight reports that one)."""
+    try:
+        return platform_of(h)
+    except UnsupportedPlatform:
+        return None
 
 
 @operation()
@@ -270,10 +280,6 @@ def packages_installed(manager: str, packages: list[str], package_args: dict):
 
         packages_installed(manager="apt", packages=["nginx"], package_args={"update": True})
     """
-    from pyinfra.facts.deb import DebPackages
-    from pyinfra.facts.rpm import RpmPackages
-    from pyinfra.operations import apt, yum
-
     installed = host.get_fact({"apt": DebPackages, "yum": RpmPackages}[manager]) or {}
     if all(name in installed for name in packages):
         host.noop(f"{', '.join(packages)} installed")

@@ -19,7 +19,8 @@ import weakref
 from pathlib import Path
 from dataclasses import dataclass
 
-from pyinfra import inventory, logger
+from pyinfra import inventory, logger, state
+from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import DeployError
 from gevent.lock import Semaphore
 from pyinfra.context import ctx_state
@@ -30,8 +31,9 @@ from . import cluster as cluster_mod
 from . import local
 from .certificates import CertificateError
 from . import certificates
+from .elevated import as_inventory_says
 from .facts import EpochTime, ResolvedAddresses, RootFilesystem, TcpReachable
-from .platform import UnsupportedPlatform, platform_of
+from .platform import UnsupportedPlatform, platform_of, supported_platform_of
 
 
 # pyinfra prepares the hosts concurrently (gevent): the first host checks the whole cluster while
@@ -69,8 +71,6 @@ def check_os(h) -> list[Finding]:
 def check_whole_cluster() -> list[Finding]:
     """The run covers both nodes: ``--limit``/``--exclude`` would deploy one half of a pair whose
     phases read and write both (replication, sync keys)."""
-    from pyinfra import state
-
     limit = state.limit_hosts
     if not isinstance(limit, list) or all(h in limit for h in inventory):
         return []
@@ -96,11 +96,6 @@ ELEVATION_KEYS = ("_sudo", "_su_user", "_doas", "_dzdo")
 def check_elevation(h) -> list[Finding]:
     """With sudo (or su, doas) in the inventory: one probe command gets root before any fact
     needs it, so a wrong or missing password is named here, not by every fact failing."""
-    from pyinfra import state
-    from pyinfra.api import StringCommand
-
-    from .elevated import as_inventory_says
-
     arguments = as_inventory_says(state, h)
     if not any(arguments.get(key) for key in ELEVATION_KEYS):
         return []
@@ -204,12 +199,14 @@ def check_tls(cluster, hosts=()) -> list[Finding]:
                         f"{fix.rstrip('. ')} (or {fallback})" if fix else f"fix qm_tls_cert/qm_tls_key, or {fallback}")]
     for warning in material.warnings:
         logger.warning(f"--> preflight warning: TLS certificate: {warning}")
-    result = [Finding(h.name, "a certificate MariaDB can serve", f"{material.cert_path} has an ECDSA key, which "
-                      f"MariaDB {'.'.join(map(str, platform_of(h).db_packaged_version))} cannot present to the "
+    ecdsa = certificates.is_ecdsa(material.cert_path)
+    platforms = {h.name: supported_platform_of(h) for h in hosts} if ecdsa else {}
+    result = [Finding(name, "a certificate MariaDB can serve", f"{material.cert_path} has an ECDSA key, which "
+                      f"MariaDB {'.'.join(map(str, p.db_packaged_version))} cannot present to the "
                       "peer (replication TLS would fail with 'no shared cipher')",
                       "use an RSA certificate (qm-ha generates RSA ones; remove an older generated tls/ "
                       "folder of the cluster's state to have it made again)", warning=True)
-              for h in hosts if certificates.is_ecdsa(material.cert_path) and not _serves_ecdsa(h)]
+              for name, p in platforms.items() if p is not None and not p.db_serves_ecdsa]
     missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)],
                           [n.address for n in cluster.nodes])
     if not missing:
@@ -217,13 +214,6 @@ def check_tls(cluster, hosts=()) -> list[Finding]:
     return result + [Finding("control machine", "TLS certificate covers the cluster",
                     f"{material.cert_path} does not cover {', '.join(missing)}",
                     "have the certificate reissued with these names as subjectAltNames")]
-
-
-def _serves_ecdsa(h) -> bool:
-    try:
-        return platform_of(h).db_serves_ecdsa
-    except UnsupportedPlatform:
-        return True  # refused as an unsupported OS already
 
 
 def check_db_dump(data) -> list[Finding]:

@@ -63,7 +63,7 @@ from .database import (REPLICATION_USER, SQL_DIR, STATE_DIR, Capabilities, capab
                        run_sql, sql_string, sql_upload)
 from .elevated import as_inventory_says
 from .facts import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
-from .platform import Platform, UnsupportedPlatform, platform_of
+from .platform import Platform, platform_of, supported_platform_of
 
 CONNECT_RETRY_S = 10
 #: IO-thread errors that heal by themselves (peer down or restarting): not a broken channel
@@ -328,13 +328,18 @@ def retune_sql(caps: Capabilities, password: str) -> list[str]:
     return ["STOP SLAVE", "CHANGE MASTER TO " + ", ".join(options), "START SLAVE"]
 
 
+def dump_to(platform: Platform, database: str, plain: str, position: str = "", drop: str = "") -> str:
+    """A consistent dump of DATABASE into the file PLAIN, then gzipped (PLAIN.gz). No pipe: a failed
+    dump fails the command, whatever the shell. POSITION and DROP are extra dump options."""
+    return (f"{platform.db_dump} --single-transaction{position} --routines --triggers --events{drop} "
+            f"--databases {database} --result-file={plain} && gzip -1 {plain}")
+
+
 def dump_command(platform: Platform, caps: Capabilities, database: str, path: str) -> str:
     """The source's consistent dump of DATABASE, carrying its position, gzipped at PATH."""
-    gtid = " --gtid" if caps.gtid else ""
+    position = " --master-data=1" + (" --gtid" if caps.gtid else "")
     plain = path[:-3] if path.endswith(".gz") else path
-    return (f"rm -f {plain} {path} && {platform.db_dump} --single-transaction --master-data=1{gtid} "
-            f"--routines --triggers --events --add-drop-database --databases {database} --result-file={plain} "
-            f"&& gzip -1 {plain}")
+    return f"rm -f {plain} {path} && " + dump_to(platform, database, plain, position, " --add-drop-database")
 
 
 def keep_copy_command(platform: Platform, database: str, copies_dir: str = COPIES_DIR,
@@ -342,11 +347,9 @@ def keep_copy_command(platform: Platform, database: str, copies_dir: str = COPIE
     """Dump DATABASE as this node has it into COPIES_DIR (gzipped, dated; the newest KEEP kept)."""
     stamp = "$(date -u +%Y%m%dT%H%M%SZ)"
     path = f"{copies_dir}/{database}-replaced-{stamp}.sql.gz"
-    # no pipe: a failed dump must fail the operation (and so stop the seed), whatever the shell
-    plain = path[:-3]
-    return (f"install -d -m 0700 -o root -g root {copies_dir} && f={plain} && "
-            f"{platform.db_dump} --single-transaction --routines --triggers --events --databases {database} "
-            f"--result-file=\"$f\" && gzip -1 \"$f\" && echo \"kept $f.gz\" && "
+    # a failed dump fails the operation, and so stops the seed
+    return (f"install -d -m 0700 -o root -g root {copies_dir} && f={path[:-3]} && "
+            + dump_to(platform, database, '"$f"') + ' && echo "kept $f.gz" && '
             f"ls -1t {copies_dir}/{database}-replaced-*.sql.gz | tail -n +{keep + 1} | xargs -r rm -f")
 
 
@@ -380,13 +383,6 @@ def flag(value) -> bool:
     return bool(value)
 
 
-def node_platform(h) -> Platform | None:
-    try:
-        return platform_of(h)
-    except UnsupportedPlatform:
-        return None
-
-
 def repl_account_current(accounts: dict, peer_address: str, password_hash: str) -> bool | None:
     """Whether ACCOUNTS (``DatabaseAccounts``) hold the replication account for PEER_ADDRESS with
     PASSWORD_HASH; None when the server did not answer."""
@@ -416,7 +412,7 @@ def cluster_plan() -> Plan:
         if key not in _PLANS:
             c = cluster_mod.from_inventory(inventory)
             hosts = [inventory.get_host(n.host_name) for n in c.nodes]
-            platforms = [node_platform(h) for h in hosts]
+            platforms = [supported_platform_of(h) for h in hosts]
             if any(p is None for p in platforms):
                 _PLANS[key] = Plan(mode="unknown")  # preflight reports the OS
             else:

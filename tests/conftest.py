@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -124,6 +125,22 @@ class Lab:
             if not ch or (ch["io_running"], ch["sql_running"]) != ("Yes", "Yes"):
                 return False
         return True
+
+    def log_in_again(self) -> None:
+        """Both channels log in to their peer afresh (password, TLS handshake: a running IO thread
+        keeps its old login), and run again."""
+        for name in self.names:
+            self.sql(name, "STOP SLAVE; START SLAVE;")
+        self.wait_for(self.channels_running, timeout=60, interval=1,
+                      what="both channels running after a fresh login")
+
+    def replicates_both_ways(self, table: str) -> None:
+        """A row written on each node (TABLE has ``origin`` and ``token`` columns) reaches the other."""
+        for writer, reader in (("node-a", "node-b"), ("node-b", "node-a")):
+            token = secrets.token_hex(8)
+            self.sql(writer, f"INSERT INTO {table} (origin, token) VALUES ('{writer}', '{token}')")
+            self.wait_for(lambda: self.sql(reader, f"SELECT COUNT(*) FROM {table} WHERE token = '{token}'") == [["1"]],
+                          timeout=15, what=f"{writer}'s write on {reader}")
 
     def wait_for(self, predicate, timeout: float = 30, interval: float = 0.5, what: str = "condition"):
         """Poll PREDICATE (bounded in time) until it returns a truthy value; that value."""

@@ -96,20 +96,6 @@ def test_second_deploy_changes_nothing_and_keeps_positions(lab, rows):
     assert positions(lab) == before
 
 
-def log_in_again(lab) -> None:
-    """Make both channels log in to their peer afresh (a running IO thread keeps an old login)."""
-    for name in lab.names:
-        lab.sql(name, "STOP SLAVE; START SLAVE;")
-    lab.wait_for(lab.channels_running, timeout=60, interval=1, what="both channels running after a fresh login")
-
-
-def both_ways(lab, rows) -> None:
-    for writer, reader in (("node-a", "node-b"), ("node-b", "node-a")):
-        token = secrets.token_hex(8)
-        lab.sql(writer, f"INSERT INTO {rows} (origin, token) VALUES ('{writer}', '{token}')")
-        lab.wait_for(lambda: count(lab, reader, token) == 1, timeout=15, what=f"{writer}'s write on {reader}")
-
-
 def test_changed_replication_password_reaches_the_channels_without_a_reseed(lab, rows):
     lab.wait_for(lab.channels_running, timeout=45, interval=1, what="both channels running")
     new = {"QMHA_DB_REPLICATION_PASSWORD": "Rotated" + secrets.token_hex(12)}
@@ -117,15 +103,15 @@ def test_changed_replication_password_reaches_the_channels_without_a_reseed(lab,
         run = lab.deploy(env=new)
         assert run.returncode == 0, run.output[-3000:]
         assert "Seed " not in run.output and "Point " not in run.output, "a password change re-seeded"
-        log_in_again(lab)  # the new login only works with the new password on both sides
-        both_ways(lab, rows)
+        lab.log_in_again()  # the new login only works with the new password on both sides
+        lab.replicates_both_ways(rows)
         again = lab.deploy(env=new)
         assert again.returncode == 0 and again.changed() == "-", again.output[-3000:]
     finally:
         restored = lab.deploy()
     assert restored.returncode == 0, restored.output[-3000:]
-    log_in_again(lab)
-    both_ways(lab, rows)
+    lab.log_in_again()
+    lab.replicates_both_ways(rows)
 
 
 def test_replication_account_changed_by_hand_is_corrected_and_the_refused_channel_healed(lab, rows):
@@ -139,7 +125,7 @@ def test_replication_account_changed_by_hand_is_corrected_and_the_refused_channe
     assert run.returncode == 0, run.output[-3000:]
     assert "qm_db_resync" not in run.output
     lab.wait_for(lab.channels_running, timeout=60, interval=1, what="both channels running")
-    both_ways(lab, rows)
+    lab.replicates_both_ways(rows)
 
 
 def write_dump(path, table: str, token: str) -> None:
