@@ -4,7 +4,8 @@
     pyinfra inventories/customer.py deploy.py                # apply
 
 Phases run in the seed's order; preflight checks every requirement on both nodes before any
-phase changes anything.
+phase changes anything. Each phase gets the run context: the cluster, this node and its peer,
+the platform row, the knobs, the secrets and the TLS material, built once per run.
 """
 
 import sys
@@ -12,15 +13,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import app, base, database, firewall, preflight, replication, selinux, sync, tls, web  # noqa: E402
+from operations import context  # noqa: E402
+from operations.phases import (app, base, database, firewall, preflight, replication, selinux, sync,  # noqa: E402
+                               tls, web)
 
-preflight.check()
-base.configure()
-tls_files = tls.install()
-database.configure(tls_files)
-replication.configure()
-app.configure()
-web.configure(tls_files)
-sync.configure()
-selinux.configure()
-firewall.configure()
+run = context.current()
+preflight.check(run)
+base.configure(run)
+tls_files = tls.configure(run)
+database.configure(run, tls_files)
+replication.configure(run)
+app.configure(run)
+web.configure(run, tls_files)
+sync.configure(run)
+selinux.configure(run)
+firewall.configure(run)

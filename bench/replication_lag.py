@@ -34,7 +34,7 @@ import pymysql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drill.prober import paced  # noqa: E402
-from lab import cluster, docker  # noqa: E402
+from lab import containers, docker  # noqa: E402
 
 TABLE = "queuemetrics.qmha_bench"
 USER = "qmha_bench"
@@ -49,7 +49,7 @@ def node_sql(container: str, sql: str) -> str:
     return proc.stdout
 
 
-def control_address(cfg: cluster.LabConfig) -> str:
+def control_address(cfg: containers.LabConfig) -> str:
     net = docker.inspect("network", cfg.network) or {}
     for conf in (net.get("IPAM") or {}).get("Config") or []:
         if conf.get("Gateway"):
@@ -232,7 +232,7 @@ def firewall_hole(nodes, address: str, port: int = DB_PORT):
 
 
 @contextlib.contextmanager
-def session(cfg: cluster.LabConfig, nodes):
+def session(cfg: containers.LabConfig, nodes):
     """The bench's table, per-node accounts for this machine and firewall holes; yields the password."""
     password = secrets.token_hex(16)
     me = control_address(cfg)
@@ -262,8 +262,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--skip-catch-up", action="store_true")
     args = parser.parse_args()
-    cfg = cluster.LabConfig.from_env()
-    nodes = cluster.state_dict(cfg)["nodes"]
+    cfg = containers.LabConfig.from_env()
+    nodes = containers.state_dict(cfg)["nodes"]
     with session(cfg, nodes) as password:
         print_lag(lag_phase(nodes, password, args.rate, args.seconds), args.rate, args.seconds)
         if not args.skip_catch_up:

@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import replication_lag  # noqa: E402
-from lab import cluster, docker  # noqa: E402
+from lab import containers, docker  # noqa: E402
 from operations.platform import PLATFORMS  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
@@ -86,12 +86,12 @@ def pyinfra_binary() -> str:
     return str(sibling) if sibling.exists() else (shutil.which("pyinfra") or "pyinfra")
 
 
-def child_env(cfg: cluster.LabConfig) -> dict:
+def child_env(cfg: containers.LabConfig) -> dict:
     """The environment of the deploy and the drill: the lab inventory reads this lab's state file."""
     return {**os.environ, "QMHA_LAB_STATE": str(cfg.state_file)}
 
 
-def timed(cmd: list[str], cfg: cluster.LabConfig, log: Path, timeout: float) -> tuple[float, str]:
+def timed(cmd: list[str], cfg: containers.LabConfig, log: Path, timeout: float) -> tuple[float, str]:
     """Run CMD from the project folder; (wall seconds, output). StepFailed on a non-zero exit or timeout."""
     started = time.monotonic()
     try:
@@ -124,11 +124,11 @@ def in_node(container: str, script: str, timeout: float = 60, stdin: bytes | Non
     return proc.stdout
 
 
-def recreate_nodes(cfg: cluster.LabConfig) -> None:
+def recreate_nodes(cfg: containers.LabConfig) -> None:
     """Both node containers removed and made again from the image (the lab's other containers stay)."""
     for node in cfg.nodes:
         docker.run("rm", "-f", "-v", cfg.container(node.name), check=False, timeout=120)
-    cluster.up(cfg)
+    containers.up(cfg)
 
 
 def seconds(value: float) -> str:
@@ -142,7 +142,7 @@ def ratio(measured: float, floor: float) -> str:
 # ---------------------------------------------------------------- steps
 
 
-def package_set(cfg: cluster.LabConfig) -> tuple[str, list[list[str]]]:
+def package_set(cfg: containers.LabConfig) -> tuple[str, list[list[str]]]:
     """(package manager, package groups in install order) of everything the deploy installs."""
     p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
     rest = [*p.base_packages, *p.db_packages, *p.tomcat.packages, *p.jdbc_packages, *p.nginx.packages,
@@ -223,7 +223,7 @@ def step_drill(cfg, figures, args) -> None:
 
 
 def step_lag(cfg, figures, args) -> None:
-    nodes = cluster.state_dict(cfg)["nodes"]
+    nodes = containers.state_dict(cfg)["nodes"]
     try:
         with replication_lag.session(cfg, nodes) as password:
             lag = replication_lag.lag_phase(nodes, password, args.rate, args.lag_seconds)
@@ -293,7 +293,7 @@ STEP_TITLES = {"floor": "plain package install (floor)", "deploy": "fresh deploy
 # ---------------------------------------------------------------- the table
 
 
-def rows(figures: dict, failures: dict, steps: list[str], cfg: cluster.LabConfig) -> list[Row]:
+def rows(figures: dict, failures: dict, steps: list[str], cfg: containers.LabConfig) -> list[Row]:
     a, b = (n.name for n in cfg.nodes)
     out = []
 
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
     steps = [s for s in STEPS if s in steps]
 
-    cfg = cluster.LabConfig.from_env()
+    cfg = containers.LabConfig.from_env()
     cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = datetime.now(timezone.utc)
     box = machine()
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{box['nproc']} CPUs ({box['cpu']}), {box['ram_gib']:g} GiB RAM, Linux {box['kernel']}")
     print(header, flush=True)
     if not {"floor", "deploy"} & set(steps) and not cfg.state_file.exists():
-        cluster.up(cfg)
+        containers.up(cfg)
 
     figures: dict = {}
     failures: dict = {}

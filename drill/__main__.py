@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from . import cases, report
-from .cluster import DrillCluster
+from .target import DrillCluster
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from lab import docker
 
-from .cluster import DrillCluster, DrillError, Node
+from operations.phases.app.tomcat import tomcat_for
+
+from .target import DrillCluster, DrillError, Node
 
 WARMUP_S = 5.0
 AFTER_S = 8.0
@@ -30,7 +32,7 @@ class Case:
 
 def _units(node: Node, role: str) -> list[str]:
     p = node.platform
-    tomcat = p.loway_tomcat if node.data.get("qm_app_mode") == "loway" else p.tomcat
+    tomcat = tomcat_for(p, node.knobs.qm_app_mode)
     return {"nginx": [p.nginx.service], "tomcat": [tomcat.service],
             "database": [p.db_service]}[role]
 

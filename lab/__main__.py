@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from . import cluster, verify
+from . import containers, verify
 from .docker import LabError
 
 
@@ -18,21 +18,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "verify", "state"])
     args = parser.parse_args(argv)
-    cfg = cluster.LabConfig.from_env()
+    cfg = containers.LabConfig.from_env()
     started = time.monotonic()
     try:
         if args.command == "up":
-            state = cluster.up(cfg)
+            state = containers.up(cfg)
             print(f"lab: up in {time.monotonic() - started:.1f} s; state in {cfg.state_file}")
             print("lab: nodes " + ", ".join(f"{n['fqdn']} ({n['address']})" for n in state["nodes"]))
         elif args.command == "down":
-            removed = cluster.down(cfg)
+            removed = containers.down(cfg)
             print("lab: removed " + (", ".join(removed) if removed else "nothing (no lab found)"))
         elif args.command == "verify":
-            ok = verify.report(cluster.write_state(cfg))
+            ok = verify.report(containers.write_state(cfg))
             return 0 if ok else 1
         else:
-            print(json.dumps(cluster.state_dict(cfg), indent=2))
+            print(json.dumps(containers.state_dict(cfg), indent=2))
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 2

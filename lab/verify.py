@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from operations import paths
+
 from . import docker
 
-REPO = Path(__file__).resolve().parent.parent
 CLIENT_CA = "/tmp/qmha-ca.crt"
 # The lab's OS flavour -> the units of the application and web tier.
 APP_WEB_UNITS = {"debian12": "nginx tomcat10", "centos7": "nginx tomcat"}
@@ -30,7 +31,7 @@ def cluster_name_resolves_to_both(state: dict) -> tuple[bool, str]:
 
 def queuemetrics_up_over_https(state: dict) -> tuple[bool, str]:
     """The client gets "state":"QMUP" from https://<cluster fqdn>/queuemetrics/sysup.jsp, trusting the cluster CA."""
-    ca = state.get("ca_cert") or str(REPO / ".qmha" / state["fqdn"] / "tls" / "ca.crt")
+    ca = state.get("ca_cert") or str(paths.control_ca(paths.control_dir(None, state["fqdn"], create=False)))
     if not Path(ca).exists():
         return False, f"no cluster CA at {ca} (deploy first)"
     docker.run("cp", ca, f"{state['client_container']}:{CLIENT_CA}", check=False)
@@ -63,7 +64,7 @@ def node_names_in_hosts(state: dict, node: dict) -> tuple[bool, str]:
 
 def replication_running(state: dict, node: dict) -> tuple[bool, str]:
     """This node's channel from its peer: both threads running, over TLS, from the peer's address."""
-    from operations.facts import ReplicationStatus
+    from operations.facts.mariadb import ReplicationStatus
 
     ok, out = sh(node["container"], ReplicationStatus().command())
     status = ReplicationStatus().process(out.splitlines())

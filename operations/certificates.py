@@ -268,6 +268,37 @@ def pkcs12_bytes(tls: ClusterTLS, password: str) -> bytes:
     )
 
 
+def keystore(tls: ClusterTLS, password: str, path: Path) -> bytes:
+    """
+    Tomcat's PKCS#12 keystore for TLS, kept at PATH (written atomically, owner-only) and built
+    again only when the certificate or key changed.
+
+    A new keystore differs byte for byte every time (random salts), so reusing it keeps re-runs
+    from restarting Tomcat.
+
+    **Example:**
+
+    .. code:: python
+
+        data = keystore(tls, secrets["tomcat_keystore_password"], control / "tls" / "tomcat.p12")
+    """
+    path = Path(path)
+    want_cert = tls.cert_path.read_bytes()
+    want_pub = _public_der(_load_key(tls.key_path))
+    if path.exists():
+        try:
+            key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), password.encode())
+            if cert is not None and cert.public_bytes(PEM) in want_cert and key is not None \
+                    and _public_der(key) == want_pub:
+                return path.read_bytes()
+        except ValueError:
+            pass
+    data = pkcs12_bytes(tls, password)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(path, data, 0o600)
+    return data
+
+
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()

@@ -18,17 +18,17 @@ Example:
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.context import ctx_state
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.rpm import RpmPackages
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, yum
+
+from .memo import per_run
 
 
 @dataclass(frozen=True)
@@ -243,10 +243,6 @@ def for_distribution(distro: dict) -> Platform:
     raise UnsupportedPlatform(f"{found} is not supported (supported: {SUPPORTED})")
 
 
-#: per deploy run (keyed weakly by pyinfra's State): host name -> its row
-_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def platform_of(h) -> Platform:
     """Host H's row, its ``LinuxDistribution`` read once per deploy run (an OS does not change
     during one); raises UnsupportedPlatform like ``for_distribution``.
@@ -255,20 +251,7 @@ def platform_of(h) -> Platform:
 
         p = platform_of(host)
     """
-    if not ctx_state.isset():
-        return for_distribution(h.get_fact(LinuxDistribution))
-    rows = _ROWS.setdefault(ctx_state.get(), {})
-    if h.name not in rows:
-        rows[h.name] = for_distribution(h.get_fact(LinuxDistribution))
-    return rows[h.name]
-
-
-def supported_platform_of(h) -> Platform | None:
-    """Host H's row, or None when its OS is not supported (preflight reports that one)."""
-    try:
-        return platform_of(h)
-    except UnsupportedPlatform:
-        return None
+    return for_distribution(per_run(("distribution", h.name), lambda: h.get_fact(LinuxDistribution)))
 
 
 @operation()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import cluster, docker
-from operations.facts import ReplicationStatus
+from lab import containers, docker
+from operations.facts.mariadb import ReplicationStatus
 
 REPO = Path(__file__).resolve().parent.parent
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -44,7 +44,7 @@ class DeployRun:
 
 @dataclass
 class Lab:
-    cfg: cluster.LabConfig
+    cfg: containers.LabConfig
     state: dict
 
     @property
@@ -179,11 +179,11 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab() -> Lab:
-    cfg = cluster.LabConfig.from_env()
-    cluster.up(cfg)
-    handle = Lab(cfg, cluster.write_state(cfg))
+    cfg = containers.LabConfig.from_env()
+    containers.up(cfg)
+    handle = Lab(cfg, containers.write_state(cfg))
     run = handle.deploy()
     assert run.returncode == 0, f"the deploy into the lab failed:\n{run.output[-5000:]}"
-    handle.state = cluster.write_state(cfg)  # the CA exists now
+    handle.state = containers.write_state(cfg)  # the CA exists now
     handle.docker("cp", handle.state["ca_cert"], f"{handle.client}:{CLIENT_CA}")
     return handle

@@ -2,11 +2,15 @@
 
 Override any of them in your inventory (group data for the cluster, host data for one node) or
 on the command line with ``--data key=value``. Host data beats group data beats these defaults.
+This file is the one home of the defaults and descriptions; ``operations/knobs.py`` says what
+form each value must take, and preflight refuses one that does not (host, knob, problem, fix)
+before anything on the nodes changes.
 """
 
 # --- the cluster (set these in your inventory) ---
 qm_cluster_fqdn = None          # the name users open; resolves to both nodes (round-robin DNS)
-# per host: qm_node_fqdn (this node's own FQDN) and qm_node_address (its address on qm_interface)
+qm_node_fqdn = None             # per host: this node's own FQDN (e.g. node-a.mycompany.com)
+qm_node_address = None          # per host: this node's IPv4 address on qm_interface
 
 # --- preflight ---
 qm_interface = "eth0"           # the interface that carries qm_node_address (the seed expects eth0)
@@ -53,6 +57,12 @@ qm_ssh_password_login = None    # False: sshd refuses password logins (keys only
 
 # --- firewall (80/443 open; database and Tomcat's peer connector open to the peer only) ---
 qm_firewall_ssh_sources = []    # networks allowed to SSH (e.g. ["203.0.113.7/32"]); empty: SSH open to all
+
+# --- configuration.properties sync (newest copy wins, over SSH) ---
+qm_config_properties = None     # the file on the nodes; None: WEB-INF/configuration.properties of the webapp
+qm_sync_keep_backups = 10       # replaced copies kept on each node (newest first)
+qm_sync_max_skew_s = 5          # a peer whose clock is off by more than this is not synced from
+qm_sync_min_keep_percent = 50   # a peer's copy shorter than this share of ours is refused (a truncated file)
 
 # --- control machine ---
 qm_local_state_dir = None       # where generated secrets/certificates are kept; None: .qmha/<cluster fqdn>

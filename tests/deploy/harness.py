@@ -2,7 +2,8 @@
 
 ``plan(fixture)`` returns, per host, the commands the whole deploy.py would run (nothing is
 executed): what a real deploy would do to a fresh node whose preflight facts are the recorded ones.
-``run(deploy_function, os_key)`` does the same for one phase, operation by operation, by name.
+``run(phase.configure, os_key)`` does the same for one phase (given the run context, as deploy.py
+gives it), operation by operation, by name.
 Facts not recorded answer empty, as on a node where nothing is installed yet.
 """
 
@@ -21,6 +22,8 @@ from pyinfra.api.connect import connect_all
 from pyinfra.api.deploy import add_deploy
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 from pyinfra_cli.util import load_deploy_file
+
+from operations import context
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -130,12 +133,12 @@ class Op:
 
 def run(deploy_func, os_key: str, state_dir: Path, data: dict | None = None,
         responses: dict | None = None) -> dict[str, list[Op]]:
-    """{node: [Op, ...]} for one ``@deploy`` function on two fresh OS_KEY nodes (no preflight)."""
+    """{node: [Op, ...]} for one phase's ``configure(run)`` on two fresh OS_KEY nodes (no preflight)."""
     inventory = make_inventory(fixture_for(os_key), state_dir, responses=responses, **(data or {}))
     state = State(inventory, Config())
     connect_all(state)
     with ctx_inventory.use(inventory), ctx_config.use(state.config):
-        add_deploy(state, deploy_func)
+        add_deploy(state, lambda: deploy_func(context.current()))
     result: dict[str, list[Op]] = {}
     for host in inventory:
         ops = []

@@ -7,7 +7,9 @@ import zipfile
 
 import pytest
 
-from operations import app, web
+from operations import knobs
+from operations.phases import app, web
+from operations.phases.app import webapp
 from operations.cluster import Cluster, NodeSpec
 from operations.platform import PLATFORMS
 from tests.deploy.harness import all_commands, find, run
@@ -144,7 +146,7 @@ def test_loway_jdbc_url_already_set_is_not_rewritten(state_dir):
     import json
 
     secret = json.loads((state_dir / "secrets.json").read_text())["db_app_password"]
-    url = app.jdbc_url("mysql", PEER_OF_A, "queuemetrics", "queuemetrics", secret, 2000, 15000)
+    url = webapp.jdbc_url("mysql", PEER_OF_A, "queuemetrics", "queuemetrics", secret, 2000, 15000)
     ops = run(app.configure, "centos7", state_dir, data={"qm_app_mode": "loway"},
               responses={re.compile(r"web\.xml JDBC_URL$"): url})
     assert find(ops["node-a"], "JDBC_URL in QueueMetrics' web.xml").commands == []
@@ -218,7 +220,8 @@ def test_nginx_config_is_tested_before_reload_and_rolled_back_when_rejected(stat
 def test_nginx_config_already_live_is_not_reloaded(state_dir):
     a = NodeSpec("@fake/node-a", "node-a.mycompany.com", "192.168.1.5", 22)
     b = NodeSpec("@fake/node-b", "node-b.mycompany.com", "192.168.1.6", 22)
-    text_a = web.render(Cluster("queuemetrics.mycompany.com", (a, b), me=a), PLATFORMS["debian12"], {})
+    text_a = web.nginx_conf(Cluster("queuemetrics.mycompany.com", (a, b), me=a), PLATFORMS["debian12"],
+                            knobs.read("node-a", {}))
     sha = hashlib.sha1(text_a.encode()).hexdigest()
     ops = run(web.configure, "debian12", state_dir, responses={
         "sha1sum /etc/nginx/conf.d/qmha.conf": f"{sha}  /etc/nginx/conf.d/qmha.conf",

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from operations.preflight import PreflightError
+from operations.phases.preflight import PreflightError
 from tests.deploy.harness import load_fixture, plan, set_response
 
 

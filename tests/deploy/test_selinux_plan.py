@@ -50,7 +50,7 @@ def test_debian12_has_no_selinux_phase(debian12):
 
 
 def test_mislabeled_files_are_read_from_either_restorecon_wording():
-    from operations.selinux import Mislabeled
+    from operations.facts.selinux import Mislabeled
 
     el7 = f"restorecon reset {SYNC_SSH}/authorized_keys context system_u:object_r:var_lib_t:s0->system_u:object_r:ssh_home_t:s0"
     newer = f"Would relabel {SYNC_SSH}/authorized_keys from system_u:object_r:var_lib_t:s0 to system_u:object_r:ssh_home_t:s0"

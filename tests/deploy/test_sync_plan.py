@@ -3,7 +3,7 @@ the peer's key bound to its address and to sync-serve, host keys pinned, paths p
 
 import pytest
 
-from operations import sync
+from operations.phases import sync
 from tests.deploy.harness import all_commands, find, run
 
 PEER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPeerSyncKeyForTestsOnly0000000000000000000 qmha-sync@node-b"

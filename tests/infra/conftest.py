@@ -15,7 +15,7 @@ import pytest
 
 from operations.cluster import Cluster, NodeSpec
 from operations.platform import Platform, for_distribution
-from operations import remote
+from drill import hosts as remote
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = REPO / "inventories" / "lab.py"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from operations.local import state_dir
-from operations.tls import GROUP, NODE_PATHS
+from operations import knobs, paths
+from operations.paths import TLS as NODE_PATHS
+from operations.phases.tls import GROUP
 
 
 @pytest.mark.parametrize("role", ["ssh", "chrony", "cron"])
@@ -48,7 +49,9 @@ def test_tls_key_is_readable_by_root_and_the_tls_group_only(node):
 
 def test_tls_certificate_on_node_is_the_one_on_the_control_machine(node, node_index, inventory_hosts):
     data = inventory_hosts[node_index].data
-    local_cert = Path(data["qm_tls_cert"]) if data.get("qm_tls_cert") else state_dir(data) / "tls" / "cluster.crt"
+    k = knobs.read("node", data)
+    local_cert = Path(k.qm_tls_cert) if k.qm_tls_cert else \
+        paths.control_tls(paths.control_dir(k.qm_local_state_dir, k.qm_cluster_fqdn)) / "cluster.crt"
     assert node.file(NODE_PATHS["cert"]).sha256sum == hashlib.sha256(local_cert.read_bytes()).hexdigest()
 
 

@@ -1,9 +1,10 @@
 """Database tier on each node: MariaDB running where it should, replication over TLS from the peer,
 accounts limited to the hosts that need them. Facts are the deploy's own (operations/facts.py)."""
 
-from operations.database import REPLICATION_USER
-from operations.facts import DatabaseAccounts, MariadbServer, ReplicationStatus
-from operations.tls import GROUP, NODE_PATHS
+from operations.mariadb import REPLICATION_USER
+from operations.facts.mariadb import DatabaseAccounts, MariadbServer, ReplicationStatus
+from operations.paths import TLS as NODE_PATHS
+from operations.phases.tls import GROUP
 
 
 def fact(node, cls, **kwargs):

@@ -1,6 +1,6 @@
 """The sync and the security envelope on each node: what a person would check after install."""
 
-from operations.sync import HOME, KEY, KNOWN_HOSTS, SCRIPT, SERVE
+from operations.phases.sync import HOME, KEY, KNOWN_HOSTS, SCRIPT, SERVE
 
 
 def test_sync_runs_from_cron_every_minute(node):

@@ -139,7 +139,7 @@ def test_node_a_stopped_client_still_answered(healthy):
 
 
 def test_a_rejected_nginx_configuration_leaves_nginx_serving(healthy):
-    from operations import web
+    from operations.phases import web
 
     lab = healthy
     live = "/etc/nginx/conf.d/qmha.conf"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import cluster, docker, image
+from lab import containers, docker, image
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_up_restarts_containers_found_stopped(spare):
 
 def test_node_has_eth0_address_hostname_and_pinned_host_key(spare):
     env, _ = spare
-    cfg = cluster.LabConfig.from_env({**os.environ, **env})
+    cfg = containers.LabConfig.from_env({**os.environ, **env})
     out = docker.run("exec", "qmtest-node-a", "sh", "-c", "hostname; ip -4 -o addr show eth0").stdout
     assert out.startswith("node-a\n") and "10.213.90.11/24" in out
     key = docker.run("exec", "qmtest-node-a", "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from operations.platform import PLATFORMS
-from operations.sync import KEY, KNOWN_HOSTS, SCRIPT
+from operations.phases.sync import KEY, KNOWN_HOSTS, SCRIPT
 
 pytestmark = pytest.mark.lab
 

@@ -54,7 +54,7 @@ def customer_tls(lab, tmp_path_factory):
 def own_cert(lab):
     run = lab.deploy()
     assert run.returncode == 0, run.output[-3000:]
-    from operations.local import PROJECT
+    from operations.paths import PROJECT
 
     return PROJECT / ".qmha" / lab.fqdn / "tls" / "cluster.crt"
 

@@ -6,7 +6,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from jinja2 import Environment, FileSystemLoader
 
-from operations import app, certificates, web
+from operations import certificates, knobs, paths
+from operations.phases import web
+from operations.phases.app import tomcat as tomcat_mod, webapp
 from operations.cluster import Cluster, NodeSpec
 from operations.platform import PLATFORMS
 
@@ -22,18 +24,18 @@ def cluster_as(me):
 
 
 def test_mariadb_url_is_sequential_local_first_then_peer():
-    url = app.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 2000, 15000)
+    url = webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 2000, 15000)
     assert url.startswith("jdbc:mariadb:sequential://127.0.0.1:3306,192.168.1.6:3306/queuemetrics?")
 
 
 def test_mariadb_url_has_explicit_timeouts_and_credentials():
-    url = app.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 1500, 9000)
+    url = webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 1500, 9000)
     query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
     assert query == {"user": "qm", "password": "pw", "connectTimeout": "1500", "socketTimeout": "9000"}
 
 
 def test_mysql_url_fails_over_writable_in_order():
-    url = app.jdbc_url("mysql", "10.0.0.2", "qmdb", "qm", "pw", 2000, 15000, port=3307)
+    url = webapp.jdbc_url("mysql", "10.0.0.2", "qmdb", "qm", "pw", 2000, 15000, port=3307)
     assert url.startswith("jdbc:mysql://127.0.0.1:3307,10.0.0.2:3307/qmdb?")
     query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
     assert query["failOverReadOnly"] == "false"
@@ -45,26 +47,26 @@ def test_mysql_url_fails_over_writable_in_order():
     ("standin", None, "mariadb"), ("war", None, "mysql"), ("loway", None, "mysql"), ("war", "mariadb", "mariadb"),
 ])
 def test_driver_follows_the_mode_unless_set(mode, knob, expected):
-    assert app.jdbc_driver(mode, knob) == expected
+    assert webapp.jdbc_driver(mode, knob) == expected
 
 
 def test_unknown_driver_is_refused():
-    with pytest.raises(app.AppConfigError, match="qm_jdbc_driver"):
-        app.jdbc_driver("standin", "postgres")
+    with pytest.raises(tomcat_mod.AppConfigError, match="qm_jdbc_driver"):
+        webapp.jdbc_driver("standin", "postgres")
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(app.AppConfigError, match="qm_app_mode"):
-        app.tomcat_for(PLATFORMS["debian12"], "docker")
+    with pytest.raises(tomcat_mod.AppConfigError, match="qm_app_mode"):
+        tomcat_mod.tomcat_for(PLATFORMS["debian12"], "docker")
 
 
 def test_loway_mode_is_refused_on_debian():
-    with pytest.raises(app.AppConfigError, match="loway"):
-        app.tomcat_for(PLATFORMS["debian12"], "loway")
+    with pytest.raises(tomcat_mod.AppConfigError, match="loway"):
+        tomcat_mod.tomcat_for(PLATFORMS["debian12"], "loway")
 
 
 def test_loway_mode_uses_loways_tomcat_on_el7():
-    tomcat = app.tomcat_for(PLATFORMS["el7"], "loway")
+    tomcat = tomcat_mod.tomcat_for(PLATFORMS["el7"], "loway")
     assert (tomcat.service, tomcat.conf_dir) == ("qm-tomcat6", "/usr/local/queuemetrics/tomcat/conf")
 
 
@@ -91,18 +93,18 @@ def param_values(text):
 
 def test_set_context_param_replaces_only_jdbc_url_escaped():
     url = "jdbc:mysql://127.0.0.1:3306,10.0.0.2:3306/queuemetrics?a=1&b=2"
-    values = param_values(app.set_context_param(WEB_XML, "JDBC_URL", url))
+    values = param_values(webapp.set_context_param(WEB_XML, "JDBC_URL", url))
     assert values == {"JDBC_URL": url, "LOCALE": "en"}
 
 
 def test_set_context_param_without_the_param_is_an_error():
-    with pytest.raises(app.AppConfigError, match="JDBC_URL"):
-        app.set_context_param("<web-app/>", "JDBC_URL", "x")
+    with pytest.raises(tomcat_mod.AppConfigError, match="JDBC_URL"):
+        webapp.set_context_param("<web-app/>", "JDBC_URL", "x")
 
 
 def test_standin_web_xml_template_holds_the_url_as_context_param():
-    env = Environment(loader=FileSystemLoader(str(app.TEMPLATES)))
-    url = app.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 2000, 15000)
+    env = Environment(loader=FileSystemLoader(str(paths.TEMPLATES)))
+    url = webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 2000, 15000)
     text = env.get_template("queuemetrics/web.xml.j2").render(jdbc_url=url)
     ns = {"j": "http://java.sun.com/xml/ns/javaee"}
     root = ET.fromstring(text)
@@ -117,14 +119,14 @@ def test_war_is_unpacked_with_the_url_set(tmp_path):
     with zipfile.ZipFile(war, "w") as z:
         z.writestr("WEB-INF/web.xml", WEB_XML)
         z.writestr("index.jsp", "hello")
-    target = app.unpack_war(war, tmp_path / "work", "jdbc:mysql://x/y?a=1&b=2")
+    target = webapp.unpack_war(war, tmp_path / "work", "jdbc:mysql://x/y?a=1&b=2")
     assert (target / "index.jsp").read_text() == "hello"
     assert param_values((target / "WEB-INF/web.xml").read_text())["JDBC_URL"] == "jdbc:mysql://x/y?a=1&b=2"
 
 
 def test_missing_war_is_a_clear_error(tmp_path):
-    with pytest.raises(app.AppConfigError, match="does not exist"):
-        app.unpack_war(tmp_path / "nope.war", tmp_path / "work", "jdbc:mysql://x/y")
+    with pytest.raises(tomcat_mod.AppConfigError, match="does not exist"):
+        webapp.unpack_war(tmp_path / "nope.war", tmp_path / "work", "jdbc:mysql://x/y")
 
 
 # ---------------------------------------------------------------- server.xml
@@ -138,7 +140,7 @@ def java_full_match(regex, text):
 @pytest.mark.parametrize("key", ["el7", "debian12"])
 def test_server_xml_http_on_loopback_https_on_node_address(key):
     tomcat = PLATFORMS[key].tomcat
-    root = ET.fromstring(app.server_xml(tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "ks-pass"))
+    root = ET.fromstring(tomcat_mod.server_xml(tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "ks-pass"))
     connectors = {c.get("port"): c for c in root.iter("Connector")}
     assert set(connectors) == {"8080", "8443"}
     assert connectors["8080"].get("address") == "127.0.0.1"
@@ -151,25 +153,25 @@ def test_server_xml_http_on_loopback_https_on_node_address(key):
 
 
 def test_server_xml_tomcat10_uses_sslhostconfig_with_tls12_plus():
-    root = ET.fromstring(app.server_xml(PLATFORMS["debian12"].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
+    root = ET.fromstring(tomcat_mod.server_xml(PLATFORMS["debian12"].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
     ssl = root.find(".//Connector[@port='8443']/SSLHostConfig")
     assert ssl.get("protocols") == "TLSv1.2+TLSv1.3"
     cert = ssl.find("Certificate")
-    assert cert.get("certificateKeystoreFile") == app.KEYSTORE
+    assert cert.get("certificateKeystoreFile") == paths.KEYSTORE
     assert cert.get("certificateKeystorePassword") == "pw"
     assert cert.get("certificateKeystoreType") == "PKCS12"
 
 
 def test_server_xml_tomcat7_uses_connector_keystore_attributes():
-    root = ET.fromstring(app.server_xml(PLATFORMS["el7"].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
+    root = ET.fromstring(tomcat_mod.server_xml(PLATFORMS["el7"].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
     https = root.find(".//Connector[@port='8443']")
     assert https.find("SSLHostConfig") is None
-    assert (https.get("keystoreFile"), https.get("keystorePass"), https.get("keystoreType")) == (app.KEYSTORE, "pw", "PKCS12")
+    assert (https.get("keystoreFile"), https.get("keystorePass"), https.get("keystoreType")) == (paths.KEYSTORE, "pw", "PKCS12")
     assert https.get("sslEnabledProtocols") == "TLSv1.2"
 
 
 def test_server_xml_lets_in_loopback_and_the_peer_only():
-    root = ET.fromstring(app.server_xml(PLATFORMS["debian12"].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
+    root = ET.fromstring(tomcat_mod.server_xml(PLATFORMS["debian12"].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
     valves = [v for v in root.iter("Valve")]
     names = [v.get("className").rsplit(".", 1)[1] for v in valves]
     # Access control first: RemoteIpValve would otherwise replace the address with X-Forwarded-For.
@@ -187,18 +189,18 @@ def test_server_xml_lets_in_loopback_and_the_peer_only():
 def test_keystore_is_reused_while_the_certificate_is_the_same(tmp_path):
     nodes = [{"name": n.short_name, "fqdn": n.fqdn, "address": n.address} for n in (A, B)]
     material = certificates.ensure_self_signed(tmp_path / "tls", "queuemetrics.example.com", nodes)
-    first = app.keystore_bytes(material, "pw", tmp_path / "ks.p12")
-    assert app.keystore_bytes(material, "pw", tmp_path / "ks.p12") == first
+    first = certificates.keystore(material, "pw", tmp_path / "ks.p12")
+    assert certificates.keystore(material, "pw", tmp_path / "ks.p12") == first
     (tmp_path / "tls" / "cluster.crt").unlink()
     renewed = certificates.ensure_self_signed(tmp_path / "tls", "queuemetrics.example.com", nodes)
-    assert app.keystore_bytes(renewed, "pw", tmp_path / "ks.p12") != first
+    assert certificates.keystore(renewed, "pw", tmp_path / "ks.p12") != first
 
 
 # ---------------------------------------------------------------- nginx
 
 
 def render(me, key="debian12", data=None, ca_known=True):
-    return web.render(cluster_as(me), PLATFORMS[key], data or {}, ca_known=ca_known)
+    return web.nginx_conf(cluster_as(me), PLATFORMS[key], knobs.read(me, data or {}), ca_known=ca_known)
 
 
 def block(text, header):

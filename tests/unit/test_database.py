@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from operations import database, replication
-from operations.facts import DatabaseAccounts, MariadbServer, ReplicationStatus
+from operations import knobs, mariadb
+from operations.phases import database
+from operations.phases.replication import plan as rplan, statements
+from operations.render import render
+from operations.facts.mariadb import DatabaseAccounts, MariadbServer, ReplicationStatus
 from operations.platform import PLATFORMS
 
 DATA = Path(__file__).parent / "data"
 A, B = "10.213.78.11", "10.213.78.12"
 EL7, DEB12 = PLATFORMS["el7"], PLATFORMS["debian12"]
-GTID, FILE = database.Capabilities((10, 11)), database.Capabilities((5, 5))
+GTID, FILE = mariadb.Capabilities((10, 11)), mariadb.Capabilities((5, 5))
 NOT_INSTALLED = MariadbServer().process(["installed=no"])
 
 
@@ -30,9 +33,9 @@ def deb(name: str):
             "accounts": fact(DatabaseAccounts, f"mariadb-10.11/node-{name}-accounts.txt")}
 
 
-def nodes_from(a: dict, b: dict, tables=(0, 0), markers=(None, None)) -> list[replication.NodeFacts]:
-    return [replication.NodeFacts("node-a", A, a["server"], a["status"], tables[0], markers[0]),
-            replication.NodeFacts("node-b", B, b["server"], b["status"], tables[1], markers[1])]
+def nodes_from(a: dict, b: dict, tables=(0, 0), markers=(None, None)) -> list[rplan.NodeFacts]:
+    return [rplan.NodeFacts("node-a", A, a["server"], a["status"], tables[0], markers[0]),
+            rplan.NodeFacts("node-b", B, b["server"], b["status"], tables[1], markers[1])]
 
 
 def fresh() -> dict:
@@ -85,7 +88,7 @@ def test_accounts_fact_reads_privileges_from_columns_not_grant_text():
     (FILE, "0.0.0.0", None),
 ])
 def test_server_config_per_version(caps, bind, gtid_line):
-    text = database.render("mariadb/60-qmha.cnf.j2", **database.server_settings(1, B, caps))
+    text = render("mariadb/60-qmha.cnf.j2", **database.server_settings(1, B, caps))
     assert f"bind-address             = {bind}\n" in text
     assert "server-id                = 2\n" in text and "auto-increment-offset    = 2\n" in text
     assert "auto-increment-increment = 2\n" in text and "log-slave-updates        = 1\n" in text
@@ -94,24 +97,24 @@ def test_server_config_per_version(caps, bind, gtid_line):
 
 
 def test_capabilities_fall_back_to_the_packaged_version_before_install():
-    assert database.capabilities(NOT_INSTALLED, EL7).mode == "file"
-    assert database.capabilities(NOT_INSTALLED, DEB12).mode == "gtid"
-    assert database.capabilities({"major_minor": (10, 5)}, EL7).mode == "gtid"
+    assert mariadb.capabilities(NOT_INSTALLED, EL7).mode == "file"
+    assert mariadb.capabilities(NOT_INSTALLED, DEB12).mode == "gtid"
+    assert mariadb.capabilities({"major_minor": (10, 5)}, EL7).mode == "gtid"
 
 
 # ---------------------------------------------------------------- accounts and root
 
 
 def desired(peer=B):
-    return database.desired_accounts("queuemetrics", "app-secret", "repl-secret", peer)
+    return mariadb.desired_accounts("queuemetrics", "app-secret", "repl-secret", peer)
 
 
 def test_accounts_in_place_give_no_statement():
-    assert database.account_statements(deb("a")["accounts"], desired(B), "queuemetrics", "utf8") == []
+    assert mariadb.account_statements(deb("a")["accounts"], desired(B), "queuemetrics", "utf8") == []
 
 
 def test_first_run_grants_everything_by_hash_with_ssl_for_replication():
-    statements = database.account_statements({}, desired(B), "queuemetrics", "utf8")
+    statements = mariadb.account_statements({}, desired(B), "queuemetrics", "utf8")
     assert statements[0] == "CREATE DATABASE IF NOT EXISTS `queuemetrics` DEFAULT CHARACTER SET utf8"
     grants = statements[1:]
     assert [g.split(" TO ")[1].split(" ")[0] for g in grants] == [
@@ -125,30 +128,30 @@ def test_changed_password_and_stale_host_are_corrected():
     accounts = copy.deepcopy(deb("a")["accounts"])
     accounts["users"].append({"user": "qmha_repl", "host": "10.0.0.9", "password": "*X", "ssl_type": "ANY",
                               "repl_slave": True, "repl_client": True})
-    statements = database.account_statements(accounts, database.desired_accounts(
+    statements = mariadb.account_statements(accounts, mariadb.desired_accounts(
         "queuemetrics", "new-app-secret", "repl-secret", B), "queuemetrics", "utf8")
     assert len([s for s in statements if s.startswith("GRANT ALL")]) == 3
     assert statements[-1] == "DROP USER 'qmha_repl'@'10.0.0.9'"
 
 
 def test_root_on_debian_is_left_to_the_socket():
-    assert database.root_statements({}, DEB12, "*H") == []
-    assert database.root_statements(deb("a")["accounts"], DEB12, "*H") == []
+    assert mariadb.root_statements({}, DEB12, "*H") == []
+    assert mariadb.root_statements(deb("a")["accounts"], DEB12, "*H") == []
 
 
 def test_root_on_55_is_secured_by_hash():
-    root_hash = database.native_password_hash("root-secret")
-    statements = database.root_statements(fact(DatabaseAccounts, "mariadb-5.5/fresh-accounts.txt"), EL7, root_hash)
+    root_hash = mariadb.native_password_hash("root-secret")
+    statements = mariadb.root_statements(fact(DatabaseAccounts, "mariadb-5.5/fresh-accounts.txt"), EL7, root_hash)
     assert "DROP USER ''@'localhost'" in statements and "DROP USER ''@'node-a'" in statements
     assert "DROP USER 'root'@'node-a'" in statements and "DROP DATABASE test" in statements
     assert f"SET PASSWORD FOR 'root'@'localhost' = '{root_hash}'" in statements
     assert f"SET PASSWORD FOR 'root'@'::1' = '{root_hash}'" in statements
-    first_run = database.root_statements({}, EL7, root_hash)
+    first_run = mariadb.root_statements({}, EL7, root_hash)
     assert first_run[-2] == f"UPDATE mysql.user SET Password = '{root_hash}' WHERE User = 'root'"
 
 
 def test_sql_runs_node_local_from_a_root_only_file_never_from_the_command_line():
-    commands = list(database.run_sql(["GRANT x IDENTIFIED BY PASSWORD '*SECRET'"], "mysql", "accounts"))
+    commands = list(mariadb.run_sql(["GRANT x IDENTIFIED BY PASSWORD '*SECRET'"], "mysql", "accounts"))
     upload, run = commands
     assert upload.dest == "/var/lib/qm-ha/sql/accounts.sql"
     assert upload.src.getvalue().decode().startswith("SET SESSION sql_log_bin = 0;\n")
@@ -157,55 +160,55 @@ def test_sql_runs_node_local_from_a_root_only_file_never_from_the_command_line()
 
 def test_native_password_hash_matches_mariadb():
     # SELECT PASSWORD('secret') on MariaDB
-    assert database.native_password_hash("secret") == "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"
+    assert mariadb.native_password_hash("secret") == "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"
 
 
 # ---------------------------------------------------------------- the replication plan
 
 
 def test_healthy_pair_plans_nothing():
-    plan = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics")
+    plan = rplan.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics")
     assert not plan.changes and not plan.problems
     assert {s.kind for s in plan.states.values()} == {"healthy"}
 
 
 @pytest.mark.parametrize("caps", [GTID, FILE])
 def test_new_pair_seeds_b_from_a_then_points_a_at_b(caps):
-    plan = replication.make_plan(nodes_from(fresh(), fresh()), caps, "queuemetrics")
+    plan = rplan.make_plan(nodes_from(fresh(), fresh()), caps, "queuemetrics")
     assert (plan.source, plan.target, plan.point, plan.problems) == ("node-a", "node-b", "node-a", [])
 
 
 def test_gtid_seed_and_point_sql():
-    before, after = replication.seed_sql(GTID, A, "repl-secret")
+    before, after = statements.seed_sql(GTID, A, "repl-secret")
     assert before[:3] == ["STOP SLAVE", "RESET SLAVE ALL", "RESET MASTER"]
     change = before[3]
     assert f"MASTER_HOST = '{A}'" in change and "MASTER_USE_GTID = slave_pos" in change
     assert "MASTER_SSL = 1" in change and "MASTER_SSL_CA = '/etc/qm-ha/tls/ca.crt'" in change
     assert "MASTER_SSL_VERIFY_SERVER_CERT = 1" in change and "MASTER_LOG_FILE" not in change
     assert after == ["SET @seed_pos = @@GLOBAL.gtid_slave_pos", "SET GLOBAL gtid_binlog_state = @seed_pos", "START SLAVE"]
-    point = replication.point_sql(GTID, B, "repl-secret")
+    point = statements.point_sql(GTID, B, "repl-secret")
     assert point[2:4] == ["SET @own_pos = @@GLOBAL.gtid_binlog_pos", "SET GLOBAL gtid_slave_pos = @own_pos"]
     assert f"MASTER_HOST = '{B}'" in point[4] and point[-1] == "START SLAVE"
 
 
 def test_file_position_seed_and_point_sql():
-    before, after = replication.seed_sql(FILE, "192.168.1.5", "repl-secret")
+    before, after = statements.seed_sql(FILE, "192.168.1.5", "repl-secret")
     change = before[3]
     assert "MASTER_USE_GTID" not in change and "MASTER_SSL = 1" in change
     assert "MASTER_SSL_VERIFY_SERVER_CERT = 0" in change  # 5.5 checks the CN only, not subjectAltNames
     assert after == ["START SLAVE"]
-    point = replication.point_sql(FILE, "192.168.1.6", "repl-secret")
+    point = statements.point_sql(FILE, "192.168.1.6", "repl-secret")
     assert "MASTER_LOG_FILE = 'mysql-bin.000001', MASTER_LOG_POS = 4" in point[2]
     assert not any("gtid" in s for s in point)
 
 
 def test_dump_commands_per_mode():
-    gtid = replication.dump_command(DEB12, GTID, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
+    gtid = statements.dump_command(DEB12, GTID, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
     assert gtid.split(" && ")[1].startswith("mariadb-dump --single-transaction --master-data=1 --gtid ")
     assert "--add-drop-database --databases queuemetrics" in gtid
-    file_mode = replication.dump_command(EL7, FILE, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
+    file_mode = statements.dump_command(EL7, FILE, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
     assert "mysqldump --single-transaction --master-data=1 --routines" in file_mode and "--gtid" not in file_mode
-    seed = replication.seed_command("mysql", "/d.sql.gz", "/b.sql", "/a.sql")
+    seed = statements.seed_command("mysql", "/d.sql.gz", "/b.sql", "/a.sql")
     assert seed.startswith("gzip -t /d.sql.gz && mysql < /b.sql && { echo 'SET SESSION sql_log_bin = 0;'; gzip -dc")
 
 
@@ -218,7 +221,7 @@ def broken_b():
 
 
 def test_broken_channel_is_reported_with_its_error_and_the_flag_that_reseeds():
-    plan = replication.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics")
+    plan = rplan.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics")
     assert not plan.changes
     [(node, _, problem, fix)] = plan.problems
     assert node == "node-b" and "SQL thread No" in problem and "Last_SQL_Errno 1062: Duplicate entry" in problem
@@ -226,23 +229,23 @@ def test_broken_channel_is_reported_with_its_error_and_the_flag_that_reseeds():
 
 
 def test_resync_reseeds_only_the_named_broken_node():
-    plan = replication.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics",
+    plan = rplan.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics",
                                  resync="node-b")
     assert (plan.source, plan.target, plan.point, plan.problems) == ("node-a", "node-b", "node-a", [])
 
 
 def test_resync_keeps_a_copy_of_what_it_replaces():
-    plan = replication.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics",
+    plan = rplan.make_plan(nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics",
                                  resync="node-b")
     assert plan.keep_copy
-    assert "a dump of its copy is kept first in /var/lib/qm-ha/replaced" in replication.make_plan(
+    assert "a dump of its copy is kept first in /var/lib/qm-ha/replaced" in rplan.make_plan(
         nodes_from(deb("a"), broken_b(), tables=(2, 2)), GTID, "queuemetrics").problems[0][3]
-    new_pair = replication.make_plan(nodes_from(fresh(), fresh()), GTID, "queuemetrics")
+    new_pair = rplan.make_plan(nodes_from(fresh(), fresh()), GTID, "queuemetrics")
     assert new_pair.target == "node-b" and not new_pair.keep_copy
 
 
 def test_kept_copy_is_a_complete_dump_or_the_seed_stops():
-    command = replication.keep_copy_command(DEB12, "queuemetrics")
+    command = statements.keep_copy_command(DEB12, "queuemetrics")
     assert "mariadb-dump --single-transaction --routines --triggers --events --databases queuemetrics" in command
     assert "--result-file=" in command and "| gzip" not in command  # a failed dump fails the command
     assert "install -d -m 0700 -o root -g root /var/lib/qm-ha/replaced" in command
@@ -250,9 +253,9 @@ def test_kept_copy_is_a_complete_dump_or_the_seed_stops():
 
 
 def test_resync_of_a_healthy_node_is_ignored():
-    plan = replication.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-b")
+    plan = rplan.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-b")
     assert not plan.changes and "ignored" in plan.notes[0]
-    bad = replication.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-c")
+    bad = rplan.make_plan(nodes_from(deb("a"), deb("b")), GTID, "queuemetrics", resync="node-c")
     assert bad.problems and bad.problems[0][1] == "qm_db_resync"
 
 
@@ -260,20 +263,20 @@ def test_peer_down_is_not_broken_but_a_refused_login_is():
     b = deb("b")
     b["status"] = copy.deepcopy(b["status"])
     b["status"]["channel"].update(io_running="Connecting", last_io_errno=2003, last_io_error="Can't connect")
-    assert not replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
+    assert not rplan.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
     b["status"]["channel"].update(last_io_errno=1045, last_io_error="Access denied")
-    assert replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
+    assert rplan.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics").problems
 
 
-CURRENT, OLD = replication.password_sha256("new-secret"), replication.password_sha256("old-secret")
+CURRENT, OLD = mariadb.password_sha256("new-secret"), mariadb.password_sha256("old-secret")
 
 
-def with_channel_passwords(nodes: list[replication.NodeFacts], a: str, b: str) -> list[replication.NodeFacts]:
-    return [replication.NodeFacts(**{**n.__dict__, "channel_password": pw}) for n, pw in zip(nodes, (a, b))]
+def with_channel_passwords(nodes: list[rplan.NodeFacts], a: str, b: str) -> list[rplan.NodeFacts]:
+    return [rplan.NodeFacts(**{**n.__dict__, "channel_password": pw}) for n, pw in zip(nodes, (a, b))]
 
 
 def test_channel_password_fact_reads_a_digest_and_nothing_else():
-    from operations.facts import ChannelPassword
+    from operations.facts.mariadb import ChannelPassword
 
     assert ChannelPassword().process([CURRENT]) == CURRENT
     assert ChannelPassword().process([]) is None
@@ -283,15 +286,15 @@ def test_channel_password_fact_reads_a_digest_and_nothing_else():
 
 def test_channels_with_the_current_password_plan_nothing():
     nodes = with_channel_passwords(nodes_from(deb("a"), deb("b")), CURRENT, CURRENT)
-    assert not replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).changes
+    assert not rplan.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).changes
 
 
 def test_a_changed_replication_password_is_given_to_the_running_channel_in_place():
     nodes = with_channel_passwords(nodes_from(deb("a"), deb("b")), CURRENT, OLD)
-    plan = replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
+    plan = rplan.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
     assert plan.retune == ["node-b"] and not plan.target and not plan.point and not plan.problems
     assert "MASTER_PASSWORD" in plan.states["node-b"].detail
-    sql = replication.retune_sql(GTID, "new-secret")
+    sql = statements.retune_sql(GTID, "new-secret")
     assert sql[0] == "STOP SLAVE" and sql[-1] == "START SLAVE"
     assert "MASTER_PASSWORD = 'new-secret'" in sql[1] and "MASTER_LOG_POS" not in sql[1] and "MASTER_USE_GTID" not in sql[1]
 
@@ -301,11 +304,11 @@ def test_a_login_refused_after_a_password_change_is_healed_not_reseeded():
     b["status"] = copy.deepcopy(b["status"])
     b["status"]["channel"].update(io_running="Connecting", last_io_errno=1045, last_io_error="Access denied")
     nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, OLD)
-    plan = replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
+    plan = rplan.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
     assert plan.retune == ["node-b"] and not plan.problems and not plan.target
     # refused with the current password, the peer's account right too: a real problem
     nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, CURRENT)
-    assert replication.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).problems
+    assert rplan.make_plan(nodes, GTID, "queuemetrics", password=CURRENT).problems
 
 
 def test_a_login_refused_by_an_account_this_run_corrects_is_healed_not_reseeded():
@@ -313,53 +316,53 @@ def test_a_login_refused_by_an_account_this_run_corrects_is_healed_not_reseeded(
     b["status"] = copy.deepcopy(b["status"])
     b["status"]["channel"].update(io_running="Connecting", last_io_errno=1045, last_io_error="Access denied")
     a, b_ = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, CURRENT)
-    a = replication.NodeFacts(**{**a.__dict__, "repl_account_current": False})  # changed by hand on node-a
-    plan = replication.make_plan([a, b_], GTID, "queuemetrics", password=CURRENT)
+    a = rplan.NodeFacts(**{**a.__dict__, "repl_account_current": False})  # changed by hand on node-a
+    plan = rplan.make_plan([a, b_], GTID, "queuemetrics", password=CURRENT)
     assert plan.retune == ["node-b"] and not plan.problems
     assert "corrected this run" in plan.states["node-b"].detail
 
 
 def test_replication_account_is_current_only_with_the_clusters_hash_for_the_peer():
     accounts = deb("a")["accounts"]
-    repl = next(u for u in accounts["users"] if u["user"] == replication.REPLICATION_USER)
-    assert replication.repl_account_current(accounts, repl["host"], repl["password"]) is True
-    assert replication.repl_account_current(accounts, repl["host"], "*0000") is False
-    assert replication.repl_account_current(accounts, "10.9.9.9", repl["password"]) is False
-    assert replication.repl_account_current({"running": False, "users": []}, repl["host"], "*0000") is None
+    repl = next(u for u in accounts["users"] if u["user"] == mariadb.REPLICATION_USER)
+    assert mariadb.replication_account_current(accounts, repl["host"], repl["password"]) is True
+    assert mariadb.replication_account_current(accounts, repl["host"], "*0000") is False
+    assert mariadb.replication_account_current(accounts, "10.9.9.9", repl["password"]) is False
+    assert mariadb.replication_account_current({"running": False, "users": []}, repl["host"], "*0000") is None
 
 
 def test_stopped_channel_without_error_is_started():
     b = deb("b")
     b["status"] = copy.deepcopy(b["status"])
     b["status"]["channel"].update(io_running="No", sql_running="No")
-    plan = replication.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics")
+    plan = rplan.make_plan(nodes_from(deb("a"), b), GTID, "queuemetrics")
     assert plan.start == ["node-b"] and not plan.problems and not plan.target
 
 
 def test_stopped_server_is_left_for_the_next_run():
     a = deb("a")
     a["status"] = ReplicationStatus.default()
-    plan = replication.make_plan(nodes_from(a, deb("b")), GTID, "queuemetrics")
+    plan = rplan.make_plan(nodes_from(a, deb("b")), GTID, "queuemetrics")
     assert not plan.changes and not plan.problems and "next run" in plan.notes[0]
 
 
 def test_data_on_the_node_to_be_seeded_is_not_replaced_silently():
-    plan = replication.make_plan(nodes_from(fresh(), fresh(), tables=(0, 5)), GTID, "queuemetrics")
+    plan = rplan.make_plan(nodes_from(fresh(), fresh(), tables=(0, 5)), GTID, "queuemetrics")
     assert plan.problems and plan.problems[0][0] == "node-b" and "5 table(s)" in plan.problems[0][2]
-    forced = replication.make_plan(nodes_from(fresh(), fresh(), tables=(0, 5)), GTID, "queuemetrics", resync="node-b")
+    forced = rplan.make_plan(nodes_from(fresh(), fresh(), tables=(0, 5)), GTID, "queuemetrics", resync="node-b")
     assert not forced.problems and forced.target == "node-b"
 
 
 def test_dump_is_imported_once_and_never_over_tables_without_the_flag():
     dump = "abc  backup.sql.gz"
-    plan = replication.make_plan(nodes_from(fresh(), fresh()), GTID, "queuemetrics", dump=dump)
+    plan = rplan.make_plan(nodes_from(fresh(), fresh()), GTID, "queuemetrics", dump=dump)
     assert plan.import_on == "node-a" and plan.target == "node-b"
-    refused = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics", dump=dump)
+    refused = rplan.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics", dump=dump)
     assert refused.problems and "qm_db_import_into_nonempty" in refused.problems[0][3] and not refused.import_on
-    allowed = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics", dump=dump,
+    allowed = rplan.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2)), GTID, "queuemetrics", dump=dump,
                                     import_into_nonempty=True)
     assert allowed.import_on == "node-a" and not allowed.target
-    done = replication.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2), markers=(dump, None)), GTID,
+    done = rplan.make_plan(nodes_from(deb("a"), deb("b"), tables=(2, 2), markers=(dump, None)), GTID,
                                  "queuemetrics", dump=dump)
     assert not done.changes and not done.problems
 
@@ -369,13 +372,13 @@ def test_55_broken_channel_report():
          "status": fact(ReplicationStatus, "mariadb-5.5/replication-status-broken.txt")}
     a = {"server": b["server"], "status": copy.deepcopy(b["status"])}
     a["status"]["channel"].update(master_host="192.168.1.6", sql_running="Yes", last_sql_errno=0, last_sql_error="")
-    nodes = [replication.NodeFacts("node-a", "192.168.1.5", a["server"], a["status"], 3),
-             replication.NodeFacts("node-b", "192.168.1.6", b["server"], b["status"], 3)]
-    plan = replication.make_plan(nodes, FILE, "queuemetrics")
+    nodes = [rplan.NodeFacts("node-a", "192.168.1.5", a["server"], a["status"], 3),
+             rplan.NodeFacts("node-b", "192.168.1.6", b["server"], b["status"], 3)]
+    plan = rplan.make_plan(nodes, FILE, "queuemetrics")
     assert plan.states["node-a"].kind == "healthy"
     [(node, requirement, problem, fix)] = plan.problems
     assert (node, requirement) == ("node-b", "replication from node-a") and "1062" in problem
 
 
 def test_flag_reads_text_values():
-    assert replication.flag("True") and not replication.flag("False") and not replication.flag(None)
+    assert knobs.Flag().parse("True") and not knobs.Flag().parse("False") and not knobs.Flag().parse("no")

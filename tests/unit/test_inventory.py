@@ -6,7 +6,7 @@ import pytest
 from pyinfra.api import Inventory
 
 from operations.cluster import InventoryError, from_inventory
-from operations import remote
+from drill import hosts as remote
 
 REPO = Path(__file__).resolve().parents[2]
 

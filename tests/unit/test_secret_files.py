@@ -1,6 +1,6 @@
 """A file holding a password is shown by --diff with the password masked."""
 
-from operations.app import spellings
+from operations.phases.app.webapp import spellings
 from operations.secret_files import MASK, masked
 
 

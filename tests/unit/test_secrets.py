@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from operations.secrets import SecretsError, load_or_create
+from operations.secret_store import SecretsError, load_or_create
 
 NAMES = ["db_root_password", "db_replication_password"]
 

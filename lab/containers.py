@@ -1,0 +1,331 @@
+"""The two-node lab: a Docker network with fixed addresses, two systemd nodes, a DNS server, a client.
+
+``up()`` reuses, restarts or recreates whatever it finds (the engine may have been stopped with the
+containers still on disk), then writes ``state.json`` for the inventory and the tests. ``down()``
+removes exactly the containers and the network it created, by name.
+
+Names and addresses come from ``LabConfig``; the defaults give ``qmha-node-a`` (10.213.77.11),
+``qmha-node-b`` (.12), ``qmha-dns`` (.2) and ``qmha-client`` (.100) on network ``qmha-lab``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from operations import paths
+
+from . import docker, image
+from .docker import LabError
+
+REPO = Path(__file__).resolve().parent.parent
+
+# What a container needs to run systemd as PID 1 on this kind of host (no --privileged).
+SYSTEMD_FLAGS = [
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock",
+    "--stop-signal", "SIGRTMIN+3", "-e", "container=docker",
+]
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    address: str
+
+    def fqdn(self, domain: str) -> str:
+        return f"{self.name}.{domain}"
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Everything that names or places the lab; each field has an environment override."""
+
+    prefix: str = "qmha"
+    subnet: str = "10.213.77.0/24"
+    domain: str = "lab.test"
+    cluster_name: str = "queuemetrics"
+    lab_os: str = "debian12"
+    state_dir: Path = REPO / ".lab"
+    node_names: tuple[str, ...] = field(default=("node-a", "node-b"))
+
+    @classmethod
+    def from_env(cls, env=os.environ) -> "LabConfig":
+        prefix = env.get("LAB_PREFIX", cls.prefix)
+        default_state = REPO / (".lab" if prefix == cls.prefix else f".lab-{prefix}")
+        return cls(
+            prefix=prefix,
+            subnet=env.get("LAB_SUBNET", cls.subnet),
+            lab_os=env.get("LAB_OS", cls.lab_os),
+            state_dir=Path(env.get("LAB_STATE_DIR", default_state)),
+        )
+
+    def _host(self, index: int) -> str:
+        return str(ipaddress.ip_network(self.subnet)[index])
+
+    @property
+    def network(self) -> str:
+        return f"{self.prefix}-lab"
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.cluster_name}.{self.domain}"
+
+    @property
+    def dns_address(self) -> str:
+        return self._host(2)
+
+    @property
+    def client_address(self) -> str:
+        return self._host(100)
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [Node(name, self._host(11 + i)) for i, name in enumerate(self.node_names)]
+
+    def container(self, role: str) -> str:
+        return f"{self.prefix}-{role}"
+
+    @property
+    def ssh_key(self) -> Path:
+        return self.state_dir / "ssh" / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "ssh" / "known_hosts"
+
+    @property
+    def owner_file(self) -> Path:
+        return self.state_dir / "owner"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def ca_cert(self) -> Path:
+        """Where the deploy keeps the cluster CA on the control machine (``operations.paths``)."""
+        return paths.control_ca(paths.control_dir(None, self.fqdn, create=False))
+
+
+# ---------------------------------------------------------------- containers
+
+
+def _spec_label(args: list[str]) -> str:
+    return hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
+
+
+def ensure_container(name: str, run_args: list[str]) -> str:
+    """Make container NAME run with exactly RUN_ARGS: reuse it, start it, or recreate it.
+
+    Returns what was done: "reused", "started" or "created".
+    """
+    spec = _spec_label(run_args)
+    found = docker.inspect("container", name)
+    if found is not None and found["Config"]["Labels"].get("qmha.spec") != spec:
+        print(f"lab: {name} was made from another recipe; recreating it", flush=True)
+        docker.run("rm", "-f", name)
+        found = None
+    if found is None:
+        docker.run("run", "-d", "--name", name, "--label", f"qmha.spec={spec}", *run_args)
+        return "created"
+    if not found["State"]["Running"]:
+        docker.run("start", name)
+        return "started"
+    return "reused"
+
+
+def ensure_network(cfg: LabConfig) -> None:
+    found = docker.inspect("network", cfg.network)
+    if found is None:
+        docker.run("network", "create", "--subnet", cfg.subnet, "--label", f"qmha.lab={cfg.prefix}", cfg.network)
+        return
+    subnets = [c.get("Subnet") for c in (found.get("IPAM") or {}).get("Config") or []]
+    if cfg.subnet not in subnets:
+        raise LabError(
+            f"docker network {cfg.network} exists with subnet {subnets}, not {cfg.subnet}: "
+            "run `make lab-down` and `make lab` again, or set LAB_SUBNET to match."
+        )
+
+
+def _common(cfg: LabConfig, ip: str) -> list[str]:
+    return ["--network", cfg.network, "--ip", ip, "--label", f"qmha.lab={cfg.prefix}"]
+
+
+def dns_args(cfg: LabConfig, tag: str) -> list[str]:
+    """dnsmasq answering each node FQDN with its address and the cluster FQDN with both (round robin)."""
+    records = [f"--host-record={n.fqdn(cfg.domain)},{n.address}" for n in cfg.nodes]
+    records += [f"--host-record={cfg.fqdn},{n.address}" for n in cfg.nodes]
+    return [
+        *_common(cfg, cfg.dns_address), "--hostname", "dns", "--entrypoint", "dnsmasq", tag,
+        "--keep-in-foreground", "--no-hosts", "--user=root", "--log-facility=-",
+        f"--local=/{cfg.domain}/", "--domain-needed", "--cache-size=0", *records,
+    ]
+
+
+def node_args(cfg: LabConfig, node: Node, tag: str) -> list[str]:
+    return [*_common(cfg, node.address), "--hostname", node.name, "--dns", cfg.dns_address, *SYSTEMD_FLAGS, tag]
+
+
+def client_args(cfg: LabConfig, tag: str) -> list[str]:
+    return [*_common(cfg, cfg.client_address), "--hostname", "client", "--dns", cfg.dns_address,
+            "--entrypoint", "sleep", tag, "infinity"]
+
+
+# ---------------------------------------------------------------- ssh
+
+
+def ensure_ssh_key(cfg: LabConfig) -> Path:
+    """The lab's own key pair, made once (owner-only, git-ignored) and reused."""
+    key = cfg.ssh_key
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private = ed25519.Ed25519PrivateKey.generate()
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                    serialization.NoEncryption())
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        public = private.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                   serialization.PublicFormat.OpenSSH)
+        key.with_suffix(".pub").write_bytes(public + b" qmha-lab\n")
+    return key
+
+
+OWNER_MARK = "/etc/qmha-lab-owner"
+
+
+def lab_owner(cfg: LabConfig) -> str:
+    """This checkout's lab identity, made once: nodes deployed from another checkout (whose secrets
+    and CA this one does not have) are not reused."""
+    if not cfg.owner_file.exists():
+        cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cfg.owner_file.write_text(secrets.token_hex(16) + "\n")
+    return cfg.owner_file.read_text().strip()
+
+
+def ensure_node(cfg: LabConfig, node: Node, tag: str) -> str:
+    """The node's container, recreated when another checkout's deploy owns it; what was done."""
+    name, owner = cfg.container(node.name), lab_owner(cfg)
+    action = ensure_container(name, node_args(cfg, node, tag))
+    found = docker.run("exec", name, "cat", OWNER_MARK, check=False).stdout.strip()
+    if action != "created" and found != owner:
+        print(f"lab: {name} was deployed from another checkout; recreating it", flush=True)
+        docker.run("rm", "-f", "-v", name)
+        action = ensure_container(name, node_args(cfg, node, tag))
+    docker.run("exec", "-i", name, "sh", "-c", f"cat > {OWNER_MARK}", input=owner + "\n")
+    return action
+
+
+def prepare_node(cfg: LabConfig, name: str, wait_s: float = 120) -> str:
+    """Wait for systemd, authorise the lab key, return the node's ed25519 host key line."""
+    proc = docker.run("exec", name, "timeout", str(int(wait_s)), "systemctl", "is-system-running", "--wait",
+                      check=False, timeout=wait_s + 30)
+    state = proc.stdout.strip()
+    if state not in ("running", "degraded"):
+        raise LabError(f"{name}: systemd did not finish booting ({state or proc.stderr.strip()}); "
+                       f"see `docker exec {name} systemctl --failed`.")
+    pub = cfg.ssh_key.with_suffix(".pub").read_text()
+    docker.run("exec", "-i", name, "sh", "-c",
+               "umask 077; mkdir -p /root/.ssh; cat > /root/.ssh/authorized_keys", input=pub)
+    for _ in range(60):
+        proc = docker.run("exec", name, "cat", "/etc/ssh/ssh_host_ed25519_key.pub", check=False)
+        if proc.returncode == 0:
+            return " ".join(proc.stdout.split()[:2])
+        time.sleep(0.5)
+    raise LabError(f"{name}: sshd host key never appeared; see `docker exec {name} journalctl -u ssh`.")
+
+
+def wait_port(address: str, port: int, wait_s: float = 60) -> None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise LabError(f"{address}:{port} did not accept connections within {wait_s:.0f} s.")
+
+
+# ---------------------------------------------------------------- up / down
+
+
+def state_dict(cfg: LabConfig) -> dict:
+    return {
+        "fqdn": cfg.fqdn,
+        "domain": cfg.domain,
+        "network": cfg.network,
+        "subnet": cfg.subnet,
+        "lab_os": cfg.lab_os,
+        "ca_cert": str(cfg.ca_cert) if cfg.ca_cert.exists() else None,
+        "dns_container": cfg.container("dns"),
+        "dns_address": cfg.dns_address,
+        "client_container": cfg.container("client"),
+        "client_address": cfg.client_address,
+        "ssh_key": str(cfg.ssh_key),
+        "known_hosts": str(cfg.known_hosts),
+        "nodes": [
+            {"name": n.name, "fqdn": n.fqdn(cfg.domain), "address": n.address,
+             "container": cfg.container(n.name), "ssh_host": n.address, "ssh_port": 22}
+            for n in cfg.nodes
+        ],
+    }
+
+
+def write_state(cfg: LabConfig) -> dict:
+    state = state_dict(cfg)
+    cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = cfg.state_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(cfg.state_file)
+    return state
+
+
+def up(cfg: LabConfig) -> dict:
+    """Bring the lab to running, whatever state it is found in; return the state written."""
+    docker.ensure_engine()
+    tag = image.ensure_image(cfg.lab_os)
+    ensure_network(cfg)
+    ensure_ssh_key(cfg)
+    actions = {cfg.container("dns"): ensure_container(cfg.container("dns"), dns_args(cfg, tag))}
+    for node in cfg.nodes:
+        actions[cfg.container(node.name)] = ensure_node(cfg, node, tag)
+    actions[cfg.container("client")] = ensure_container(cfg.container("client"), client_args(cfg, tag))
+    known = []
+    for node in cfg.nodes:
+        hostkey = prepare_node(cfg, cfg.container(node.name))
+        known.append(f"{node.address} {hostkey}")
+        wait_port(node.address, 22)
+    cfg.known_hosts.write_text("\n".join(known) + "\n")
+    print("lab: " + ", ".join(f"{name} {what}" for name, what in actions.items()), flush=True)
+    return write_state(cfg)
+
+
+def down(cfg: LabConfig) -> list[str]:
+    """Remove the lab's containers and network (by exact name); keep the image cache and the key."""
+    removed = []
+    names = [cfg.container("client"), *(cfg.container(n.name) for n in cfg.nodes), cfg.container("dns")]
+    if not docker.engine_running():
+        docker.ensure_engine()
+    for name in names:
+        if docker.inspect("container", name) is not None:
+            docker.run("rm", "-f", "-v", name)
+            removed.append(name)
+    if docker.inspect("network", cfg.network) is not None:
+        docker.run("network", "rm", cfg.network)
+        removed.append(cfg.network)
+    if cfg.state_file.exists():
+        cfg.state_file.unlink()
+    return removed

@@ -1,0 +1,127 @@
+"""Facts of the node as a system: disk layout, container, clock, reachability, name resolution.
+
+Read a node's state, change nothing. Shared by the deploy, the tests and the drill.
+
+Example:
+
+.. code:: python
+
+    from operations.facts.system import RootFilesystem
+    host.get_fact(RootFilesystem)
+    # {"fstype": "ext4", "source": "/dev/vda1", "lvm": False, "other_mounts": [], "swaps": []}
+"""
+
+from __future__ import annotations
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+
+
+class RootFilesystem(FactBase):
+    """The root filesystem, any other block-device mounts and swap devices (the seed's disk layout).
+
+    .. code:: python
+
+        {"fstype": "ext4", "source": "/dev/sda1", "lvm": False,
+         "other_mounts": [{"target": "/boot", "source": "/dev/sda1", "fstype": "xfs"}],
+         "swaps": ["/dev/sda2"]}
+    """
+
+    def command(self) -> str:
+        return "findmnt -rn -o TARGET,SOURCE,FSTYPE; echo '-- swaps'; tail -n +2 /proc/swaps 2>/dev/null || true"
+
+    @staticmethod
+    def default() -> dict:
+        return {"fstype": None, "source": None, "lvm": False, "other_mounts": [], "swaps": []}
+
+    def process(self, output) -> dict:
+        result = self.default()
+        in_swaps = False
+        for line in output:
+            if line.strip() == "-- swaps":
+                in_swaps = True
+                continue
+            parts = line.split()
+            if in_swaps:
+                if parts:
+                    result["swaps"].append(parts[0])
+                continue
+            if len(parts) < 3:
+                continue
+            target, source, fstype = parts[0], parts[1], parts[2]
+            if target == "/":
+                result.update(fstype=fstype, source=source,
+                              lvm=source.startswith("/dev/mapper/") or source.startswith("/dev/dm-"))
+            elif source.startswith("/dev/") and "[" not in source and not source.startswith("/dev/loop"):
+                # "/dev/sda1[/some/dir]" is a bind mount of a directory, not another partition
+                result["other_mounts"].append({"target": target, "source": source, "fstype": fstype})
+        return result
+
+
+class ContainerType(FactBase):
+    """``systemd-detect-virt --container``: ``"docker"``, ``"lxc"``... or None on a VM or metal."""
+
+    def command(self) -> str:
+        return "systemd-detect-virt --container 2>/dev/null || true"
+
+    def process(self, output) -> str | None:
+        value = "".join(output).strip()
+        return None if value in ("", "none") else value
+
+
+class EpochTime(FactBase):
+    """The node's clock as seconds since the epoch, to the microsecond."""
+
+    def command(self) -> str:
+        return "date +%s.%N"
+
+    def process(self, output) -> float | None:
+        try:
+            return float("".join(output).strip())
+        except ValueError:
+            return None
+
+
+class TcpReachable(FactBase):
+    """Whether this node opens a TCP connection to ADDRESS:PORT within 3 s.
+
+    .. code:: python
+
+        host.get_fact(TcpReachable, address="192.168.1.6", port=22)   # True
+    """
+
+    def command(self, address: str, port: int) -> StringCommand:
+        return StringCommand(
+            "timeout 3 bash -c", QuoteString(f"</dev/tcp/{address}/{int(port)}"),
+            "2>/dev/null && echo open || echo closed",
+        )
+
+    def process(self, output) -> bool:
+        return "".join(output).strip() == "open"
+
+
+def split_sections(output, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Lines of a fact's output grouped under the ``-- NAME`` markers its command prints."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in output:
+        if line.startswith("-- ") and line[3:].strip() in names:
+            current = line[3:].strip()
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    return sections
+
+
+class ResolvedAddresses(FactBase):
+    """The IPv4 addresses HOSTNAME resolves to on the node (hosts file and DNS), sorted.
+
+    .. code:: python
+
+        host.get_fact(ResolvedAddresses, hostname="queuemetrics.mycompany.com")  # ["192.168.1.5", "192.168.1.6"]
+    """
+
+    def command(self, hostname: str) -> StringCommand:
+        return StringCommand("getent ahostsv4", QuoteString(hostname), "2>/dev/null | awk '{print $1}' | sort -u || true")
+
+    def process(self, output) -> list[str]:
+        return sorted({line.strip() for line in output if line.strip()})

@@ -1,0 +1,48 @@
+"""Facts of the QueueMetrics webapp on the node.
+
+Example:
+
+.. code:: python
+
+    from operations.facts.webapp import ContextParam
+    host.get_fact(ContextParam, path=".../WEB-INF/web.xml", param="JDBC_URL")
+"""
+
+from __future__ import annotations
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+
+# Reads or sets one context parameter of a web.xml on the node (python 2 or 3: EL7 has only 2).
+PARAM_SCRIPT = r"""
+import re, sys
+path, name = sys.argv[1], sys.argv[2]
+rx = re.compile(r'(<param-name>\s*' + re.escape(name) + r'\s*</param-name>\s*<param-value>)(.*?)(</param-value>)', re.S)
+try:
+    text = open(path).read()
+except IOError:
+    sys.exit(0)
+m = rx.search(text)
+if len(sys.argv) == 3:
+    if m:
+        sys.stdout.write(m.group(2).replace('&lt;', '<').replace('&gt;', '>').replace('&amp;', '&') + '\n')
+    sys.exit(0)
+if not m:
+    sys.stderr.write('%s declares no context parameter %s\n' % (path, name))
+    sys.exit(1)
+value = sys.argv[3].replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+text = text[:m.start(2)] + value + text[m.end(2):]
+open(path, 'w').write(text)
+"""
+
+PYTHON = "$(command -v python3 || command -v python)"
+
+
+class ContextParam(FactBase):
+    """The value of context parameter PARAM in the web.xml at PATH, or None (no file, no parameter)."""
+
+    def command(self, path: str, param: str) -> StringCommand:
+        return StringCommand(PYTHON, "-c", QuoteString(PARAM_SCRIPT), QuoteString(path), QuoteString(param))
+
+    def process(self, output) -> str | None:
+        value = "\n".join(output).strip()
+        return value or None

@@ -1,0 +1,85 @@
+"""Application phase: Tomcat with the QueueMetrics webapp at ``/queuemetrics`` and its JDBC URL.
+
++ ``tomcat``: which Tomcat (the distribution's, or Loway's in ``loway`` mode), its server.xml
+  and its restart, one node at a time;
++ ``webapp``: the three install modes (``standin``, ``war``, ``loway``) and the JDBC URL;
++ the keystore for Tomcat's HTTPS connector is built by ``certificates.keystore``.
+
+Example:
+
+.. code:: python
+
+    from operations.phases import app
+    app.configure(run)
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from pyinfra.api import deploy
+from pyinfra.operations import files, server, systemd
+
+from ... import certificates, paths
+from ...context import Run
+from ...platform import install_packages
+from ...render import config_file
+from ...secret_files import secret_file
+from ..tls import GROUP
+from . import webapp
+from .tomcat import AppConfigError, restart_one_node_at_a_time, server_xml, tomcat_for
+
+__all__ = ["AppConfigError", "configure"]
+
+
+@deploy("Application server (Tomcat + QueueMetrics)")
+def configure(run: Run):
+    """Tomcat, the webapp at /queuemetrics, its JDBC_URL; Tomcat restarted (one node at a time) on change."""
+    p, k, secrets = run.platform, run.knobs, run.secrets
+    mode = k.qm_app_mode
+    tomcat = tomcat_for(p, mode)
+    driver = webapp.jdbc_driver(mode, k.qm_jdbc_driver)
+    url = webapp.jdbc_url(driver, run.peer.address, k.qm_db_name, k.qm_db_app_user, secrets["db_app_password"],
+                          k.qm_jdbc_connect_timeout_ms, k.qm_jdbc_socket_timeout_ms)
+
+    if tomcat.packages:
+        install_packages(p, [*tomcat.packages, *(p.jdbc_packages if mode == "standin" else ())],
+                         name="Tomcat" + (" and the MariaDB JDBC driver" if mode == "standin" else ""))
+    restart_on = []
+    if tomcat.user != "root":
+        restart_on.append(server.user(name=f"{tomcat.user} may read the TLS keystore", user=tomcat.user,
+                                      groups=[GROUP], append=True, ensure_home=False, create_home=False))
+    keystore = certificates.keystore(run.tls, secrets["tomcat_keystore_password"],
+                                     paths.control_tls(run.control_dir) / "tomcat.p12")
+    restart_on.append(files.put(name=paths.KEYSTORE, src=io.BytesIO(keystore), dest=paths.KEYSTORE, user="root",
+                                group=GROUP, mode="0640", create_remote_dir=False))
+    restart_on.append(secret_file(
+        name=f"{tomcat.conf_dir}/server.xml", path=f"{tomcat.conf_dir}/server.xml",
+        content=server_xml(tomcat, run.me.address, run.peer.address, k.qm_tomcat_http_port,
+                           k.qm_tomcat_https_port, secrets["tomcat_keystore_password"]),
+        secrets=webapp.spellings(secrets["tomcat_keystore_password"]), user="root", group=tomcat.user,
+        mode="0640",
+    ))
+    restart_on.append(config_file(
+        "systemd/tomcat-options.conf.j2", f"/etc/systemd/system/{tomcat.service}.service.d/qmha.conf",
+        {"xmx": k.qm_tomcat_xmx}, name="Tomcat JVM options", create_remote_dir=True,
+    ))
+    if mode == "standin":
+        restart_on.append(files.link(name="MariaDB JDBC driver on Tomcat's class path",
+                                     path=f"{tomcat.lib_dir}/{Path(p.jdbc_jar).name}", target=p.jdbc_jar))
+
+    webapp_dir = paths.webapp_dir(tomcat.webapps_dir)
+    hide = webapp.spellings(secrets["db_app_password"])
+    if mode != "loway":
+        files.directory(name=webapp_dir, path=webapp_dir, user="root", group="root", mode="0755")
+    if mode == "standin":
+        restart_on += webapp.standin(tomcat, webapp_dir, url, hide)
+    elif mode == "war":
+        restart_on += webapp.war(tomcat, webapp_dir, url, hide, run)
+    else:
+        restart_on += webapp.loway(p, tomcat, webapp_dir, url, k.qm_loway_repo_url)
+
+    restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
+    systemd.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,
+                    running=True, enabled=True)

@@ -1,0 +1,75 @@
+"""Tomcat for the QueueMetrics webapp: which Tomcat (the mode's), its server.xml, its restart.
+
+Tomcat listens on 127.0.0.1 over HTTP for this node's nginx, and on the node address over HTTPS
+(the cluster certificate in a PKCS#12 keystore, ``certificates.keystore``) for the peer's nginx
+only.
+
+Example:
+
+.. code:: python
+
+    from operations.phases.app import tomcat
+    t = tomcat.tomcat_for(platform, "war")      # the distribution's Tomcat
+    tomcat.server_xml(t, "192.168.1.5", "192.168.1.6", 8080, 8443, password)
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyinfra.operations import server
+
+from ... import paths
+from ...platform import Platform, Tomcat
+from ...render import render
+
+MODES = ("standin", "war", "loway")
+#: how long a restarted Tomcat may take to open its HTTP connector (the webapp deployed)
+START_WAIT_S = 90
+
+
+class AppConfigError(ValueError):
+    """The inventory asks for an application setup this deploy cannot make; the message says the fix."""
+
+
+def tomcat_for(platform: Platform, mode: str) -> Tomcat:
+    """The Tomcat of this install mode: Loway's for ``loway``, the distribution's otherwise."""
+    if mode not in MODES:
+        raise AppConfigError(f"qm_app_mode is {mode!r}; set it to one of {', '.join(MODES)}")
+    if mode == "loway":
+        if platform.loway_tomcat is None:
+            raise AppConfigError(f"qm_app_mode 'loway' needs Loway's yum package, which {platform.label} "
+                                 "cannot install; use 'war' with a QueueMetrics WAR instead")
+        return platform.loway_tomcat
+    return platform.tomcat
+
+
+def allowed_addresses(addresses: list[str]) -> str:
+    """A Tomcat address regex (RemoteAddrValve/RemoteIpValve) matching exactly these addresses."""
+    return "|".join(re.escape(a) for a in addresses)
+
+
+def server_xml(tomcat: Tomcat, node_address: str, peer_address: str, http_port: int, https_port: int,
+               keystore_password: str) -> str:
+    """Tomcat's server.xml: HTTP on loopback, HTTPS on the node address, only the peer let in there."""
+    return render(
+        "tomcat/server.xml.j2",
+        tomcat=tomcat, node_address=node_address, http_port=int(http_port), https_port=int(https_port),
+        keystore=paths.KEYSTORE, keystore_password=keystore_password,
+        # The HTTP connector is on loopback, so only this node reaches it; over HTTPS only the peer.
+        allow=allowed_addresses(["127.0.0.1", peer_address]),
+        proxies=allowed_addresses(["127.0.0.1", peer_address]),
+    )
+
+
+def restart_one_node_at_a_time(tomcat: Tomcat, http_port: int, changed: list):
+    """Restart Tomcat when any of CHANGED did, one node at a time, each waiting (bounded) for its
+    connector (Tomcat opens it once the webapp is deployed), so the other node serves meanwhile."""
+    return server.shell(
+        name="Restart Tomcat after a change (one node at a time)",
+        commands=[f"systemctl daemon-reload && systemctl restart {tomcat.service} && "
+                  f"for i in $(seq {START_WAIT_S}); do bash -c '</dev/tcp/127.0.0.1/{http_port}' 2>/dev/null && exit 0; "
+                  f"sleep 1; done; echo 'Tomcat did not open 127.0.0.1:{http_port} within {START_WAIT_S} s' >&2; exit 1"],
+        _if=lambda: any(op.did_change() for op in changed),
+        _serial=True,
+    )

@@ -1,0 +1,196 @@
+"""The QueueMetrics webapp at ``/queuemetrics``, in one of three install modes, and its JDBC URL.
+
+The webapp reaches its database through ``JDBC_URL``: this node's MariaDB first, the peer's
+second, in the driver's ordered-failover form with short timeouts, so a dead database costs a
+request milliseconds and a hung one at most the socket timeout.
+
+Install modes (``qm_app_mode``):
+
++ ``standin``: the small webapp in ``files/queuemetrics-standin/`` with the real one's contract
+  (the lab uses it; the licensed QueueMetrics cannot be shipped);
++ ``war``: a QueueMetrics WAR file or unpacked directory on the control machine (``qm_app_war``),
+  unpacked here with its ``JDBC_URL`` set, then synced to the node;
++ ``loway``: Loway's yum repository and package (EL only), with Loway's own Tomcat.
+
+Example:
+
+.. code:: python
+
+    from operations.phases.app import webapp
+    webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "queuemetrics", "secret", 2000, 15000)
+    # 'jdbc:mariadb:sequential://127.0.0.1:3306,192.168.1.6:3306/queuemetrics?user=...'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from urllib.parse import quote_plus, urlencode
+from xml.sax.saxutils import escape
+
+from pyinfra import host
+from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api.hiddenvalue import HiddenValue
+from pyinfra.operations import files
+
+from ... import paths
+from ...context import Run
+from ...facts.webapp import PARAM_SCRIPT, PYTHON, ContextParam
+from ...mariadb import PORT
+from ...platform import Platform, Tomcat, install_packages
+from ...render import render
+from ...secret_files import secret_file
+from .tomcat import AppConfigError
+
+DRIVERS = ("mariadb", "mysql")
+#: the WAR's descriptor, installed apart from the rest of the webapp (``files.sync`` exclude pattern)
+WAR_WEB_XML = "*/WEB-INF/web.xml"
+#: the stand-in's files copied as they are (web.xml is rendered from the template)
+STANDIN_FILES = ("sysup.jsp", "probe.jsp", "WEB-INF/configuration.properties")
+
+
+def jdbc_driver(mode: str, configured: str | None) -> str:
+    """The JDBC_URL form: the knob when set, else MariaDB's for the stand-in, MySQL's for QueueMetrics.
+
+    QueueMetrics ships MySQL Connector/J; the stand-in uses the distribution's MariaDB Connector/J.
+    """
+    driver = configured or ("mariadb" if mode == "standin" else "mysql")
+    if driver not in DRIVERS:
+        raise AppConfigError(f"qm_jdbc_driver is {driver!r}; set it to one of {', '.join(DRIVERS)}")
+    return driver
+
+
+def jdbc_url(driver: str, peer_address: str, database: str, user: str, password: str,
+             connect_timeout_ms: int, socket_timeout_ms: int, port: int = PORT) -> str:
+    """The webapp's JDBC_URL: this node's database first, the peer's second, short timeouts.
+
+    + driver: "mariadb" (MariaDB Connector/J 2.x: ``sequential`` tries the hosts in order) or
+      "mysql" (MySQL Connector/J: the host list is ordered failover; ``failOverReadOnly=false``
+      keeps the connection writable on the peer)
+    + connect_timeout_ms: how long a connection attempt to a dead host may take
+    + socket_timeout_ms: how long a query may wait for an answer (a hung database costs this);
+      it must exceed the longest report query
+
+    QueueMetrics reads the user and password from the URL, so they are in it.
+    """
+    hosts = f"127.0.0.1:{port},{peer_address}:{port}"
+    timeouts = {"connectTimeout": int(connect_timeout_ms), "socketTimeout": int(socket_timeout_ms)}
+    if driver == "mariadb":
+        params = {"user": user, "password": password, **timeouts}
+        return f"jdbc:mariadb:sequential://{hosts}/{database}?{urlencode(params)}"
+    if driver == "mysql":
+        params = {"zeroDateTimeBehavior": "convertToNull", "jdbcCompliantTruncation": "false",
+                  "failOverReadOnly": "false", **timeouts, "user": user, "password": password}
+        return f"jdbc:mysql://{hosts}/{database}?{urlencode(params)}"
+    raise AppConfigError(f"unknown JDBC driver {driver!r}; use one of {', '.join(DRIVERS)}")
+
+
+def spellings(secret: str) -> list[str]:
+    """SECRET as it may appear in a file: as is, URL-encoded (in a JDBC URL) and XML-escaped."""
+    return [secret, quote_plus(secret), escape(quote_plus(secret)), escape(secret, {'"': "&quot;"})]
+
+
+def web_xml_standin(url: str) -> str:
+    """The stand-in webapp's WEB-INF/web.xml with JDBC_URL set to URL."""
+    return render("queuemetrics/web.xml.j2", jdbc_url=url)
+
+
+def set_context_param(web_xml: str, name: str, value: str) -> str:
+    """WEB-INF/web.xml text with the context parameter NAME set to VALUE (XML-escaped).
+
+    Raises AppConfigError when the file declares no such parameter (not a QueueMetrics webapp).
+    """
+    pattern = re.compile(
+        r"(<param-name>\s*" + re.escape(name) + r"\s*</param-name>\s*<param-value>)(.*?)(</param-value>)",
+        re.S,
+    )
+    if not pattern.search(web_xml):
+        raise AppConfigError(f"WEB-INF/web.xml declares no context parameter {name}: "
+                             "is qm_app_war a QueueMetrics webapp?")
+    return pattern.sub(lambda m: m.group(1) + escape(value) + m.group(3), web_xml, count=1)
+
+
+def unpack_war(war: Path, work_dir: Path, jdbc_url_value: str) -> Path:
+    """The customer's WAR (file or directory) unpacked into WORK_DIR with JDBC_URL set; its path.
+
+    A WAR file is unpacked again only when its content changed.
+    """
+    war = Path(war).expanduser()
+    if not war.exists():
+        raise AppConfigError(f"qm_app_war is {war}, which does not exist on this machine; "
+                             "point it at the QueueMetrics WAR file or unpacked directory")
+    target = work_dir / "queuemetrics"
+    marker = work_dir / "source.sha256"
+    if war.is_dir():
+        source_id = f"dir:{war.resolve()}"
+    else:
+        source_id = hashlib.sha256(war.read_bytes()).hexdigest()
+    if not target.exists() or not marker.exists() or marker.read_text() != source_id or war.is_dir():
+        work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        if war.is_dir():
+            shutil.copytree(war, target)
+        else:
+            with zipfile.ZipFile(war) as archive:
+                archive.extractall(target)
+        marker.write_text(source_id)
+    web_xml = target / "WEB-INF" / "web.xml"
+    if not web_xml.exists():
+        raise AppConfigError(f"{war} has no WEB-INF/web.xml: is it a QueueMetrics webapp?")
+    web_xml.write_text(set_context_param(web_xml.read_text(), "JDBC_URL", jdbc_url_value))
+    return target
+
+
+@operation()
+def context_param(path: str, param: str, value: str):
+    """Set context parameter PARAM of the web.xml at PATH (installed by a package) to VALUE.
+
+    + path: WEB-INF/web.xml on the node; it may appear only during this run (package install)
+    """
+    if host.get_fact(ContextParam, path=path, param=param) == value:
+        host.noop(f"{param} in {path} is already set")
+        return
+    yield StringCommand(PYTHON, "-c", QuoteString(PARAM_SCRIPT), QuoteString(path), QuoteString(param),
+                        QuoteString(HiddenValue(value)))
+
+
+def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
+    """The lab's stand-in webapp at WEBAPP, its web.xml holding URL (HIDE masked in --diff)."""
+    changed = [files.directory(name=f"{webapp}/WEB-INF", path=f"{webapp}/WEB-INF", user="root",
+                               group="root", mode="0755")]
+    for rel in STANDIN_FILES:
+        changed.append(files.put(name=f"Stand-in {rel}", src=str(paths.STANDIN / rel), dest=f"{webapp}/{rel}",
+                                 user="root", group="root", mode="0644", create_remote_dir=False))
+    changed.append(secret_file(name="Stand-in WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
+                               content=web_xml_standin(url), secrets=hide,
+                               user="root", group=tomcat.user, mode="0640"))
+    return changed
+
+
+def war(tomcat: Tomcat, webapp: str, url: str, hide: list[str], run: Run) -> list:
+    """The customer's WAR, unpacked on this machine with URL set, synced to WEBAPP."""
+    source = run.knobs.qm_app_war
+    if not source:
+        raise AppConfigError("qm_app_mode is 'war' but qm_app_war is not set; point it at the "
+                             "QueueMetrics WAR file or unpacked directory on this machine")
+    unpacked = unpack_war(Path(source), paths.control_webapp(run.control_dir, host.name), url)
+    # web.xml (it holds the database password) apart, so that --diff masks the password
+    return [files.sync(name="QueueMetrics webapp", src=str(unpacked), dest=webapp, user="root",
+                       group=tomcat.user, mode="0640", dir_mode="0755", delete=True, exclude=WAR_WEB_XML),
+            secret_file(name="QueueMetrics WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
+                        content=(unpacked / "WEB-INF" / "web.xml").read_text(), secrets=hide,
+                        user="root", group=tomcat.user, mode="0640")]
+
+
+def loway(p: Platform, tomcat: Tomcat, webapp: str, url: str, repo_url: str) -> list:
+    """Loway's repository and package (its own Tomcat), JDBC_URL set in the installed web.xml."""
+    changed = [files.download(name="Loway's yum repository", src=repo_url,
+                              dest="/etc/yum.repos.d/loway.repo")]
+    changed.append(install_packages(p, ["queuemetrics"], name="QueueMetrics (Loway's package)"))
+    changed.append(context_param(name="JDBC_URL in QueueMetrics' web.xml", path=f"{webapp}/WEB-INF/web.xml",
+                                 param="JDBC_URL", value=url))
+    return changed

@@ -1,0 +1,108 @@
+"""Base phase: hostname, /etc/hosts for both node FQDNs, time sync (chrony), rsync, cron, sshd.
+
+The seed says no internal DNS is needed: each node finds its peer by ``/etc/hosts``. In a
+container (the lab), chronyd cannot set the clock; it runs without clock control instead.
+
+It also makes the project's own folders on the node (``paths.ETC``, ``paths.STATE``), so every
+later phase finds them.
+
+Example:
+
+.. code:: python
+
+    from operations.phases import base
+    base.configure(run)
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from .. import paths
+from ..context import Run
+from ..facts.system import ContainerType
+from ..platform import Platform, install_packages
+from ..render import config_file
+
+
+def chrony_options(p: Platform, in_container: bool) -> str:
+    """chronyd's options: the distribution's, plus -x (leave the clock alone) in a container."""
+    return " ".join(filter(None, [p.chrony_default_options, "-x" if in_container else ""]))
+
+
+@deploy("Hostname and /etc/hosts")
+def names(run: Run):
+    server.hostname(name="Set the hostname", hostname=run.me.short_name)
+    for node in run.cluster.nodes:
+        server.etc_hosts(name=f"{node.fqdn} in /etc/hosts", ip=node.address, hostnames=[node.fqdn, node.short_name])
+
+
+@deploy("Time sync (chrony)")
+def time_sync(run: Run):
+    p = run.platform
+    in_container = host.get_fact(ContainerType) is not None
+    unit = p.services["chrony"]
+    options = config_file(
+        "chrony/daemon-options.j2", p.chrony_options_file,
+        {"var": p.chrony_options_var, "options": chrony_options(p, in_container)},
+        name="chronyd options",
+        create_remote_dir=False,  # /etc/default or /etc/sysconfig
+    )
+    changed = [options]
+    if in_container:
+        changed.append(config_file(
+            "systemd/chrony-in-container.conf.j2", f"/etc/systemd/system/{unit}.service.d/qmha-container.conf",
+            name="chrony may start in a container",
+            create_remote_dir=True,
+        ))
+    servers = run.knobs.qm_ntp_servers
+    if servers is not None:
+        changed.append(config_file(
+            "chrony/chrony.conf.j2", p.chrony_conf,
+            {"ntp_servers": list(servers), "drift_file": p.chrony_drift_file},
+            name="chrony time sources",
+            create_remote_dir=False,  # the chrony package's
+        ))
+    systemd.service(name="Restart chrony after a change", service=unit, restarted=True,
+                    daemon_reload=True, _if=any_changed(*changed))
+    systemd.service(name="chrony enabled and running", service=unit, running=True, enabled=True)
+
+
+@deploy("SSH login policy")
+def ssh_policy(run: Run):
+    """Password login on or off as ``qm_ssh_password_login`` says (None leaves sshd as it is).
+
+    The new setting is checked with ``sshd -t`` before sshd reloads, so a bad line never locks
+    the operator out; key login (the deploy's own) is untouched.
+    """
+    wanted = run.knobs.qm_ssh_password_login
+    if wanted is None:
+        return
+    p = run.platform
+    value = "yes" if wanted else "no"
+    if p.sshd_dropin_dir:
+        change = config_file("ssh/sshd-qmha.conf.j2", f"{p.sshd_dropin_dir}/01-qmha.conf",
+                             {"password_login": value}, name="sshd password login")
+    else:
+        change = files.line(name="sshd password login", path="/etc/ssh/sshd_config",
+                            line=r"^#?\s*PasswordAuthentication\s.*", replace=f"PasswordAuthentication {value}")
+    server.shell(name="sshd accepts the change, then reloads", _if=change.did_change,
+                 commands=["sshd -t", f"systemctl reload {p.services['ssh']}"])
+
+
+@deploy("Base system")
+def configure(run: Run):
+    """Packages and services every node needs before the tiers; the project's folders."""
+    p = run.platform
+    names(run)
+    for folder in (paths.ETC, paths.STATE):
+        files.directory(name=folder, path=folder, user="root", group="root", mode="0755")
+    install_packages(p, p.base_packages, name="Base packages")
+    time_sync(run)
+    for role in ("ssh", "cron"):
+        systemd.service(name=f"{p.services[role]} enabled and running", service=p.services[role],
+                        running=True, enabled=True)
+    ssh_policy(run)

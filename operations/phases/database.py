@@ -1,0 +1,138 @@
+"""Database phase: the distribution's MariaDB on each node, configured for master-master, with
+root secured, the QueueMetrics database and the accounts the app and replication use.
+
+Decisions, per node:
+
+- ``server_id``, ``gtid_domain_id`` and ``auto_increment_offset`` are the node's position in the
+  inventory (node A 1, node B 2) with ``auto_increment_increment=2``: both nodes take writes
+  without key clashes.
+- The server version picks the features (``mariadb.capabilities``): GTID from 10.0, several
+  listen addresses from 10.11 (127.0.0.1 and the node address; an older server listens on all
+  addresses and relies on its accounts, which name only local and peer hosts), certificate
+  name checks of the peer from 10.2. Before the server is installed, the version the platform's
+  package installs stands in.
+- Every account is node-local (``SET sql_log_bin=0``): each node has its own app accounts
+  (``localhost``, ``127.0.0.1``, the peer's address) and a replication account for the peer's
+  address only, ``REQUIRE SSL``. Nothing the phase creates replicates, so the peer's SQL thread
+  never meets a ``CREATE USER`` for an account it already has (error 1396).
+- Passwords never appear in a command line or in pyinfra's output: SQL is uploaded to a root-only
+  directory and fed to the client on stdin; accounts are granted with the password *hash*
+  (``IDENTIFIED BY PASSWORD``), computed here; root logs in over the unix socket (Debian) or with
+  an owner-only ``/root/.my.cnf`` (EL7).
+- Privileges are read from ``mysql.user``/``mysql.db`` columns, not from ``SHOW GRANTS`` text, so
+  MariaDB >= 10.5 naming ``REPLICATION CLIENT`` as ``BINLOG MONITOR`` does not cause a re-grant.
+
+Example:
+
+.. code:: python
+
+    from operations.phases import database
+    database.configure(run, tls_files)  # in deploy.py, after tls_files = tls.configure(run)
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import StringCommand, deploy, operation
+from pyinfra.facts.server import Users
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+
+from .. import paths
+from ..context import Run
+from ..facts.mariadb import DatabaseAccounts, MariadbServer
+from ..mariadb import (OS_USER, PORT, Capabilities, account_statements, capabilities, desired_accounts,
+                       native_password_hash, root_statements, run_sql)
+from ..platform import Platform, install_packages
+from ..render import config_file, render
+from ..secret_files import secret_file
+from .tls import GROUP
+
+
+def server_settings(node_index: int, address: str, caps: Capabilities, expire_logs_days: int = 7) -> dict:
+    """The values templates/mariadb/60-qmha.cnf.j2 needs for node NODE_INDEX (0 for A, 1 for B)."""
+    if caps.multi_bind:
+        bind, comment = f"127.0.0.1,{address}", "listen on localhost and this node's address only"
+    else:
+        bind, comment = ("0.0.0.0", "this server listens on one address or all: all, and only local and "
+                         "peer accounts exist (keep 3306 closed to others in the firewall)")
+    return {
+        "server_id": node_index + 1,
+        "bind_address": bind,
+        "bind_comment": comment,
+        "port": PORT,
+        "gtid": caps.gtid,
+        "expire_logs_days": int(expire_logs_days),
+        "tls_ca": paths.TLS["ca"],
+        "tls_cert": paths.TLS["chain"],
+        "tls_key": paths.TLS["key"],
+    }
+
+
+@operation()
+def root_secured(platform: Platform, root_password: str):
+    """Root as the platform wants it (see ``mariadb.root_statements``); on password platforms the
+    root password is ROOT_PASSWORD (the cluster secret), kept for root in /root/.my.cnf."""
+    state = host.get_fact(DatabaseAccounts, database="mysql", client=platform.db_client)
+    statements = root_statements(state, platform, native_password_hash(root_password))
+    if statements:
+        yield from run_sql(statements, platform.db_client, "root")
+
+
+@operation()
+def accounts(platform: Platform, database: str, app_user: str, app_password: str, repl_password: str,
+             peer_address: str, charset: str = "utf8"):
+    """DATABASE and the node-local accounts: APP_USER for localhost, 127.0.0.1 and the peer,
+    the replication account for the peer only (REQUIRE SSL). No command when all are in place."""
+    desired = desired_accounts(app_user, app_password, repl_password, peer_address)
+    state = host.get_fact(DatabaseAccounts, database=database, client=platform.db_client)
+    statements = account_statements(state, desired, database, charset)
+    if statements:
+        yield from run_sql(statements, platform.db_client, "accounts")
+
+
+@operation()
+def user_in_group(user: str, group: str):
+    """Add USER (made by a package earlier in this run) to GROUP; nothing when already a member."""
+    users = host.get_fact(Users)
+    if group in (users.get(user) or {}).get("groups", []):
+        return
+    yield StringCommand(f"usermod -a -G {group} {user}")
+
+
+@deploy("Database (MariaDB)")
+def configure(run: Run, tls_files: list = ()):
+    """Install, configure and start MariaDB; secure root; create the database and its accounts.
+    MariaDB restarts (one node at a time) when its settings or the TLS files (TLS_FILES, the
+    operations of ``tls.configure``) change: it reads its certificate only when it starts."""
+    p, k, secrets = run.platform, run.knobs, run.secrets
+    caps = capabilities(host.get_fact(MariadbServer, client=p.db_client), p)
+
+    installed = install_packages(p, p.db_packages, name="MariaDB packages")
+    in_group = user_in_group(name=f"{OS_USER} may read the TLS key", user=OS_USER, group=GROUP)
+    files.directory(name=paths.SQL_DIR, path=paths.SQL_DIR, user="root", group="root", mode="0700")
+    config = config_file(
+        "mariadb/60-qmha.cnf.j2", f"{p.db_config_dir}/60-qmha.cnf",
+        server_settings(run.index, run.me.address, caps, k.qm_db_expire_logs_days),
+        name="MariaDB replication and network settings",
+        user="root", group="root", mode="0644", create_remote_dir=False,  # the package's
+    )
+    sockets_off = [
+        systemd.service(name=f"{unit} off (it would listen on every address)", service=unit,
+                        running=False, enabled=False)
+        for unit in p.db_socket_units
+    ]
+    # one node at a time: the app always has a database to fail over to
+    systemd.service(name="Restart MariaDB after a change", service=p.db_service, restarted=True,
+                    _if=any_changed(installed, in_group, config, *sockets_off, *tls_files), _serial=True)
+    systemd.service(name="MariaDB enabled and running", service=p.db_service, running=True, enabled=True)
+
+    root_secured(name="MariaDB root secured", platform=p, root_password=secrets["db_root_password"])
+    if p.db_root_auth == "password":
+        root_password = secrets["db_root_password"]
+        secret_file(name="/root/.my.cnf (root's login)", path="/root/.my.cnf",
+                    content=render("mariadb/root-my.cnf.j2", password=root_password), secrets=[root_password])
+    accounts(name="QueueMetrics database and accounts", platform=p, database=k.qm_db_name,
+             app_user=k.qm_db_app_user, app_password=secrets["db_app_password"],
+             repl_password=secrets["db_replication_password"], peer_address=run.peer.address,
+             charset=k.qm_db_charset)

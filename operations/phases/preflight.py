@@ -1,0 +1,316 @@
+"""Preflight: every requirement of the seed, checked from facts before anything changes.
+
+``check(run)`` runs once per deploy (for all nodes at the first host) and raises ``PreflightError``
+naming each failing host, the requirement and its fix; the deploy then stops with nothing changed.
+The knobs come first: a value not of its form (``operations.knobs``) is refused before any
+connection matters. Warnings (a requirement turned soft by a flag) are printed and the deploy goes on.
+
+Example:
+
+.. code:: python
+
+    from operations.phases import preflight
+    preflight.check(run)      # in deploy.py, before any phase that changes a node
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from dataclasses import dataclass
+
+from pyinfra import inventory, logger, state
+from pyinfra.api import StringCommand
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.hardware import Ipv4Addrs
+from pyinfra.facts.server import User
+
+from .. import certificates
+from ..certificates import CertificateError
+from ..context import Run, for_host, knobs_of, per_run
+from ..elevated import as_inventory_says
+from ..facts.system import EpochTime, ResolvedAddresses, RootFilesystem, TcpReachable
+from ..knobs import connection
+from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
+from .app.tomcat import AppConfigError, tomcat_for
+
+
+class PreflightError(DeployError):
+    """One or more requirements failed; nothing was changed on any node."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    node: str
+    requirement: str
+    problem: str
+    fix: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.node}: {self.requirement}: {self.problem}. Fix: {self.fix}"
+
+
+def check_knobs(hosts) -> list[Finding]:
+    """Every knob of every host has its form (``operations.knobs``): read before any fact. A problem
+    both hosts share (a group knob) is named once, for both."""
+    by_problem: dict[tuple[str, str, str], list[str]] = {}
+    for h in hosts:
+        for p in knobs_of(h).problems:
+            by_problem.setdefault((p.knob, p.problem, p.fix), []).append(p.host)
+    return [Finding(" and ".join(names), knob, problem, fix) for (knob, problem, fix), names in by_problem.items()]
+
+
+def check_os(h) -> list[Finding]:
+    try:
+        platform_of(h)
+    except UnsupportedPlatform as exc:
+        return [Finding(h.name, "supported OS", str(exc),
+                        f"install one of {SUPPORTED} on this node (a fresh install, as the seed asks)")]
+    return []
+
+
+def check_app_mode(h) -> list[Finding]:
+    """The install mode can be had on this node's OS (Loway's package is EL only)."""
+    run = for_host(h)
+    if run.platform is None:
+        return []
+    try:
+        tomcat_for(run.platform, run.knobs.qm_app_mode)
+    except AppConfigError as exc:
+        return [Finding(h.name, "qm_app_mode", str(exc).partition("; ")[0], str(exc).partition("; ")[2])]
+    return []
+
+
+def check_whole_cluster() -> list[Finding]:
+    """The run covers both nodes: ``--limit``/``--exclude`` would deploy one half of a pair whose
+    phases read and write both (replication, sync keys)."""
+    limit = state.limit_hosts
+    if not isinstance(limit, list) or all(h in limit for h in inventory):
+        return []
+    left_out = ", ".join(h.name for h in inventory if h not in limit)
+    return [Finding("inventory", "both nodes in one run", f"--limit/--exclude leaves out {left_out}",
+                    "run the deploy without --limit/--exclude: it changes only what differs, on each node")]
+
+
+def check_connected(h) -> list[Finding]:
+    """pyinfra reached the node over SSH (a node it could not reach has no facts to check)."""
+    if h.connected:
+        return []
+    reach = connection(h.name, h.data)
+    target, user = f"{reach.hostname}:{reach.port}", reach.user
+    return [Finding(h.name, "SSH access from this machine", f"could not connect to {target} as {user!r}",
+                    "start the node, or correct ssh_hostname / ssh_port / ssh_user / the SSH key in the "
+                    "inventory; this machine must reach the node's SSH port")]
+
+
+ELEVATION_KEYS = ("_sudo", "_su_user", "_doas", "_dzdo")
+
+
+def check_elevation(h) -> list[Finding]:
+    """With sudo (or su, doas) in the inventory: one probe command gets root before any fact
+    needs it, so a wrong or missing password is named here, not by every fact failing."""
+    arguments = as_inventory_says(state, h)
+    if not any(arguments.get(key) for key in ELEVATION_KEYS):
+        return []
+    ok, output = h.run_shell_command(StringCommand("id", "-u"), **arguments)
+    if ok and output.stdout.strip() == "0":
+        return []
+    said = " ".join(line.strip() for line in output.stderr_lines if line.strip())[-300:] or output.stdout.strip()
+    user = connection(h.name, h.data).user
+    return [Finding(h.name, "root access", f"sudo as {user!r} did not give root ({said or 'no answer'})",
+                    f"give {user!r} sudo rights for all commands on the node and the right password in "
+                    "_sudo_password (e.g. from the environment: QMHA_SUDO_PASSWORD for inventories/lab.py), "
+                    "or connect as root")]
+
+
+def check_root(h) -> list[Finding]:
+    user = h.get_fact(User)
+    if user == "root":
+        return []
+    return [Finding(h.name, "root access", f"commands run as {user!r}, not root",
+                    "connect as root (ssh_user='root'), or as the 'qm' sudo user with _sudo=True in the "
+                    "inventory (sudo's password: pyinfra asks, or _sudo_password from the environment)")]
+
+
+def check_interface(h, node) -> list[Finding]:
+    interface = knobs_of(h).qm_interface
+    addresses = h.get_fact(Ipv4Addrs)
+    if node.address in (addresses.get(interface) or []):
+        return []
+    holder = next((name for name, ips in addresses.items() if node.address in ips), None)
+    where = f"it is on {holder}" if holder else "no interface has it"
+    return [Finding(h.name, f"address on {interface}", f"{node.address} is not on {interface} ({where})",
+                    f"set qm_node_address to this node's {interface} address, or qm_interface to "
+                    f"{holder or 'the interface that carries it'}")]
+
+
+def check_disk(h) -> list[Finding]:
+    fs = h.get_fact(RootFilesystem)
+    problems = []
+    if fs["fstype"] != "ext4":
+        problems.append(f"root filesystem is {fs['fstype']}, not ext4")
+    if fs["lvm"]:
+        problems.append(f"root is on LVM ({fs['source']})")
+    if fs["other_mounts"]:
+        problems.append("other partitions are mounted: " + ", ".join(m["target"] for m in fs["other_mounts"]))
+    if fs["swaps"]:
+        problems.append("swap partitions: " + ", ".join(fs["swaps"]))
+    if not problems:
+        return []
+    strict = knobs_of(h).qm_strict_disk_layout
+    return [Finding(h.name, "single ext4 root partition without LVM", "; ".join(problems),
+                    "reinstall with one ext4 partition, or set qm_strict_disk_layout = False to accept "
+                    "this layout with a warning", warning=not strict)]
+
+
+def check_peer_ssh(h, peer) -> list[Finding]:
+    if h.get_fact(TcpReachable, address=peer.address, port=peer.ssh_port):
+        return []
+    return [Finding(h.name, "peer reachable", f"cannot open TCP {peer.address}:{peer.ssh_port} (the peer's SSH)",
+                    "let the two nodes reach each other (routing, firewall, security groups) on the SSH port")]
+
+
+def check_names(h, cluster) -> list[Finding]:
+    findings = []
+    expected = {n.fqdn: [n.address] for n in cluster.nodes}
+    expected[cluster.fqdn] = sorted(n.address for n in cluster.nodes)
+    for name, want in expected.items():
+        got = h.get_fact(ResolvedAddresses, hostname=name)
+        if got != sorted(want):
+            findings.append(Finding(h.name, f"{name} resolves", f"resolves to {got or 'nothing'}, not {want}",
+                                    f"add DNS A record(s) {name} -> {', '.join(want)}"))
+    return findings
+
+
+def check_clocks(hosts, tolerance: float) -> list[Finding]:
+    """Each node's clock offset from this machine, measured around the fact; compared between nodes."""
+    offsets = {}
+    for h in hosts:
+        before = time.time()
+        node_time = h.get_fact(EpochTime)
+        after = time.time()
+        if node_time is None:
+            return [Finding(h.name, "clock", "could not read the clock", "check that `date` works on the node")]
+        offsets[h.name] = node_time - (before + after) / 2
+    a, b = list(offsets)
+    skew = abs(offsets[a] - offsets[b])
+    if skew <= tolerance:
+        return []
+    return [Finding(f"{a}+{b}", "clocks agree", f"the nodes' clocks differ by {skew:.1f} s (limit {tolerance:g} s)",
+                    "sync both clocks with NTP (chrony) before deploying; newest-wins sync depends on it")]
+
+
+def check_tls(run: Run, hosts=()) -> list[Finding]:
+    """The customer's certificate (or the generated one) is usable and covers every name; a warning
+    when a node's MariaDB cannot present its key type to the peer."""
+    cluster = run.cluster
+    try:
+        material = run.tls
+    except CertificateError as exc:
+        problem, _, fix = str(exc).partition(" Fix: ")
+        fallback = "remove qm_tls_cert/qm_tls_key from the inventory to use a self-signed CA"
+        return [Finding("control machine", "TLS certificate", problem.rstrip(". "),
+                        f"{fix.rstrip('. ')} (or {fallback})" if fix else f"fix qm_tls_cert/qm_tls_key, or {fallback}")]
+    for warning in material.warnings:
+        logger.warning(f"--> preflight warning: TLS certificate: {warning}")
+    ecdsa = certificates.is_ecdsa(material.cert_path)
+    platforms = {h.name: for_host(h).platform for h in hosts} if ecdsa else {}
+    result = [Finding(name, "a certificate MariaDB can serve", f"{material.cert_path} has an ECDSA key, which "
+                      f"MariaDB {'.'.join(map(str, p.db_packaged_version))} cannot present to the "
+                      "peer (replication TLS would fail with 'no shared cipher')",
+                      "use an RSA certificate (qm-ha generates RSA ones; remove an older generated tls/ "
+                      "folder of the cluster's state to have it made again)", warning=True)
+              for name, p in platforms.items() if p is not None and not p.db_serves_ecdsa]
+    missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)],
+                          [n.address for n in cluster.nodes])
+    if not missing:
+        return result
+    return result + [Finding("control machine", "TLS certificate covers the cluster",
+                    f"{material.cert_path} does not cover {', '.join(missing)}",
+                    "have the certificate reissued with these names as subjectAltNames")]
+
+
+def check_db_dump(dump: str | None) -> list[Finding]:
+    """qm_db_dump names a readable .sql or .sql.gz file on this machine."""
+    if not dump:
+        return []
+    path = Path(str(dump)).expanduser()
+    fix = "set qm_db_dump to the path of the customer's backup (.sql or .sql.gz) on this machine"
+    if not path.is_file():
+        return [Finding("control machine", "qm_db_dump", f"{path} is not a file", fix)]
+    if not (path.name.endswith(".sql") or path.name.endswith(".sql.gz")):
+        return [Finding("control machine", "qm_db_dump", f"{path.name} is neither .sql nor .sql.gz", fix)]
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(2)
+    except OSError as exc:
+        return [Finding("control machine", "qm_db_dump", f"cannot read {path}: {exc.strerror}", fix)]
+    if path.name.endswith(".gz") and head != b"\x1f\x8b":
+        return [Finding("control machine", "qm_db_dump", f"{path.name} is not gzip data", fix)]
+    return []
+
+
+def check_replication(run: Run) -> list[Finding]:
+    """What the replication phase refuses to do (a broken channel, data it would replace)."""
+    from .replication import cluster_plan
+
+    plan = cluster_plan(run)
+    for note in plan.notes:
+        logger.warning(f"--> preflight warning: replication: {note}")
+    return [Finding(node, requirement, problem, fix) for node, requirement, problem, fix in plan.problems]
+
+
+def findings(run: Run) -> list[Finding]:
+    cluster = run.cluster
+    hosts = list(inventory)
+    bad_knobs = check_knobs(hosts)
+    if bad_knobs:  # nothing else is read with a knob not of its form
+        return bad_knobs
+    partial = check_whole_cluster()
+    if partial:
+        return partial
+    unreachable = [f for h in hosts for f in check_connected(h)]
+    if unreachable:  # both nodes or nothing: a cluster is never half-deployed
+        return unreachable
+    refused = [f for h in hosts for f in check_elevation(h)]
+    if refused:  # no fact can be read without root: stop at this one finding per node
+        return refused
+    result: list[Finding] = []
+    for h in hosts:
+        node = cluster.node_for(h.name)
+        peer = next(n for n in cluster.nodes if n is not node)
+        result += check_os(h)
+        result += check_app_mode(h)
+        result += check_root(h)
+        result += check_interface(h, node)
+        result += check_disk(h)
+        result += check_peer_ssh(h, peer)
+        result += check_names(h, cluster)
+    result += check_clocks(hosts, run.knobs.qm_clock_tolerance_s)
+    result += check_tls(run, hosts)
+    dump_findings = check_db_dump(run.knobs.qm_db_dump)
+    result += dump_findings
+    if not dump_findings and not any(f.requirement == "supported OS" for f in result):
+        result += check_replication(run)
+    return result
+
+
+def _found(run: Run) -> list[Finding]:
+    result = findings(run)
+    for f in result:
+        if f.warning:
+            logger.warning(f"--> preflight warning: {f}")
+    if not any(not f.warning for f in result):
+        logger.info(f"--> preflight passed on {', '.join(h.name for h in inventory)}")
+    return result
+
+
+def check(run: Run) -> None:
+    """Check every node once per deploy; raise PreflightError on any failure, log warnings."""
+    errors = [f for f in per_run("preflight", lambda: _found(run)) if not f.warning]
+    if errors:
+        raise PreflightError(
+            f"preflight found {len(errors)} problem(s); nothing was changed on any node:\n  - "
+            + "\n  - ".join(str(f) for f in errors)
+        )

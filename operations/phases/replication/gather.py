@@ -1,0 +1,54 @@
+"""The replication plan of this run: both nodes' facts gathered once, then ``make_plan``.
+
+Preflight and the phase share the one plan (``context.per_run``), made at the first host that asks.
+
+Example:
+
+.. code:: python
+
+    from operations.phases.replication.gather import cluster_plan
+    plan = cluster_plan(run)
+"""
+
+from __future__ import annotations
+
+from pyinfra import inventory
+from pyinfra.facts.files import FileContents
+
+from ... import paths
+from ...cluster import NodeSpec
+from ...context import Run, for_host, per_run
+from ...facts.mariadb import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
+from ...mariadb import capabilities, native_password_hash, password_sha256, replication_account_current
+from ...platform import Platform
+from .plan import NodeFacts, Plan, dump_identity, make_plan
+
+
+def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: str, password: str) -> NodeFacts:
+    """What the plan needs from host H (NODE of the cluster), read from its facts."""
+    server = h.get_fact(MariadbServer, client=platform.db_client)
+    status = h.get_fact(ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
+    accounts = h.get_fact(DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
+    marker = h.get_fact(FileContents, path=paths.DUMP_MARKER) if server["installed"] else None
+    channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
+    return NodeFacts(name=h.name, address=node.address, server=server, status=status,
+                     tables=(accounts or {}).get("tables", 0),
+                     dump_marker=(marker or [None])[0], channel_password=channel_password,
+                     repl_account_current=replication_account_current(accounts, peer_address,
+                                                                               native_password_hash(password)))
+
+
+def cluster_plan(run: Run) -> Plan:
+    """The plan for this run, made once from both nodes' facts and shared by preflight and the phase."""
+    def make() -> Plan:
+        runs = [for_host(inventory.get_host(n.host_name)) for n in run.cluster.nodes]
+        if any(r.platform is None for r in runs):
+            return Plan(mode="unknown")  # preflight reports the OS
+        k = runs[0].knobs
+        password = run.secrets["db_replication_password"]
+        nodes = [gather(inventory.get_host(r.me.host_name), r.me, r.peer.address, r.platform, k.qm_db_name, password)
+                 for r in runs]
+        caps = min((capabilities(n.server, r.platform) for n, r in zip(nodes, runs)), key=lambda x: x.version)
+        return make_plan(nodes, caps, k.qm_db_name, dump=dump_identity(k.qm_db_dump), resync=k.qm_db_resync,
+                         import_into_nonempty=k.qm_db_import_into_nonempty, password=password_sha256(password))
+    return per_run("replication plan", make)

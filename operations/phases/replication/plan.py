@@ -1,0 +1,221 @@
+"""The replication phase's decisions, pure: the state of each channel and the plan for the pair.
+
+``make_plan`` takes both nodes' facts (``NodeFacts``, gathered once per run by ``gather``) and the
+knobs, and says what the run does: import the customer's dump, seed one node from the other, point
+a channel, start or retune one, or refuse (``Plan.problems``, which preflight reports).
+
+Example:
+
+.. code:: python
+
+    from operations.phases.replication.plan import make_plan
+    plan = make_plan([facts_a, facts_b], caps, "queuemetrics")
+    plan.target, plan.problems
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ... import paths
+from ...mariadb import REPLICATION_USER, Capabilities
+
+#: seconds between a channel's reconnection attempts
+CONNECT_RETRY_S = 10
+#: IO-thread errors that heal by themselves (peer down or restarting): not a broken channel
+TRANSIENT_IO_ERRNOS = {0, 1040, 1158, 1159, 2003, 2005, 2006, 2013}
+#: the peer refused the channel's login (ER_ACCESS_DENIED_ERROR)
+ACCESS_DENIED = 1045
+#: a freshly reset binary log starts here (file/position mode points the peer at it)
+FIRST_BINLOG = "mysql-bin.000001"
+#: how many replaced copies a re-seeded node keeps
+KEEP_COPIES = 3
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    #: "missing" (no channel, or no server yet), "unknown" (server installed but not answering),
+    #: "healthy", "drift" (healthy, settings differ), "stopped" (no error) or "broken"
+    kind: str
+    detail: str = ""
+
+
+def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilities,
+                  stale_password: bool = False, peer_account_changes: bool = False) -> ChannelState:
+    """The kind of this node's channel from its peer, and why.
+
+    STALE_PASSWORD: the channel logs in with another password than the cluster's (``ChannelPassword``);
+    PEER_ACCOUNT_CHANGES: this run corrects the replication account on the peer (missing, or another
+    password). Either way a login the peer refuses (error 1045) is healed in place, not re-seeded.
+    """
+    if not server.get("installed"):
+        return ChannelState("missing", "MariaDB is not installed yet")
+    if not status.get("running"):
+        return ChannelState("unknown", "MariaDB is installed but does not answer")
+    ch = status.get("channel")
+    if not ch:
+        return ChannelState("missing", "no replication channel")
+    threads = f"IO thread {ch['io_running']}, SQL thread {ch['sql_running']}"
+    errors = "; ".join(
+        f"Last_{kind}_Errno {ch[f'last_{kind.lower()}_errno']}: {ch[f'last_{kind.lower()}_error']}"
+        for kind in ("IO", "SQL") if ch[f"last_{kind.lower()}_errno"]
+    )
+    if ch["master_host"] != peer_address:
+        return ChannelState("broken", f"the channel replicates from {ch['master_host']}, not the peer {peer_address}")
+    want_gtid = "Slave_Pos" if caps.gtid else "No"
+    if caps.gtid and ch["using_gtid"] != want_gtid:
+        return ChannelState("broken", f"the channel uses Using_Gtid={ch['using_gtid']}, not {want_gtid}")
+    sql_ok = ch["sql_running"] == "Yes"
+    io_ok = ch["io_running"] == "Yes" or (ch["io_running"] == "Connecting" and ch["last_io_errno"] in TRANSIENT_IO_ERRNOS)
+    if sql_ok and ch["last_io_errno"] == ACCESS_DENIED and (stale_password or peer_account_changes):
+        # the password changed on one side: once both sides hold the cluster's, a fresh login heals the channel
+        why = "MASTER_PASSWORD" if stale_password else "the peer's replication account is corrected this run"
+        return ChannelState("drift", f"settings differ: {why} (the peer refuses the login: {errors})")
+    if sql_ok and io_ok:
+        drift = [name for name, ok in (
+            ("MASTER_SSL", ch["ssl"]),
+            ("MASTER_SSL_CA", ch["ssl_ca"] == paths.TLS["ca"]),
+            ("MASTER_SSL_VERIFY_SERVER_CERT", ch["ssl_verify_server_cert"] == caps.verify_peer_name),
+            ("MASTER_USER", ch["master_user"] == REPLICATION_USER),
+            ("MASTER_CONNECT_RETRY", ch["connect_retry"] == CONNECT_RETRY_S),
+            ("MASTER_PASSWORD", not stale_password),
+        ) if not ok]
+        if drift:
+            return ChannelState("drift", "settings differ: " + ", ".join(drift))
+        return ChannelState("healthy", threads)
+    if ch["io_running"] == "No" and ch["sql_running"] == "No" and not errors:
+        return ChannelState("stopped", threads)
+    return ChannelState("broken", f"{threads}; {errors or 'no error recorded'}")
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What the plan needs from one node (facts read at prepare time)."""
+    name: str
+    address: str
+    server: dict
+    status: dict
+    tables: int = 0
+    dump_marker: str | None = None
+    #: ``ChannelPassword``: SHA-256 of the password the channel logs in with (None: no channel, unknown)
+    channel_password: str | None = None
+    #: whether this node's replication account for its peer has the cluster's password (None: unknown)
+    repl_account_current: bool | None = None
+
+
+@dataclass
+class Plan:
+    mode: str
+    states: dict[str, ChannelState] = field(default_factory=dict)
+    #: node importing qm_db_dump (binary log on: the peer gets it by seeding or by replication)
+    import_on: str | None = None
+    #: seeding: SOURCE dumps, TARGET loads and replicates from SOURCE
+    source: str | None = None
+    target: str | None = None
+    #: node whose channel is (re)pointed at its peer from scratch (after a seed, or a channel missing)
+    point: str | None = None
+    start: list[str] = field(default_factory=list)
+    retune: list[str] = field(default_factory=list)
+    #: the target has tables of its own: a dump of them is kept on it before they are replaced
+    keep_copy: bool = False
+    #: (node, requirement, problem, fix): preflight refuses the deploy
+    problems: list[tuple[str, str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.import_on or self.target or self.point or self.start or self.retune)
+
+
+def dump_identity(path: str | None) -> str | None:
+    """``<sha256>  <file name>``: what the marker on the importing node records."""
+    if not path:
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"{digest.hexdigest()}  {Path(path).name}"
+
+
+def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: str | None = None,
+              resync: str | None = None, import_into_nonempty: bool = False,
+              password: str | None = None) -> Plan:
+    """The phase's decisions for the pair NODES (node A first), from their facts and the knobs.
+
+    DUMP is ``dump_identity(qm_db_dump)``; RESYNC the host name given as ``qm_db_resync``;
+    PASSWORD ``password_sha256`` of the replication password (a channel with another is retuned).
+    """
+    plan = Plan(mode=caps.mode)
+    by_name = {n.name: n for n in nodes}
+    peer_of = {nodes[0].name: nodes[1], nodes[1].name: nodes[0]}
+    for n in nodes:
+        stale = password is not None and n.channel_password is not None and n.channel_password != password
+        plan.states[n.name] = channel_state(n.server, n.status, peer_of[n.name].address, caps, stale,
+                                            peer_account_changes=peer_of[n.name].repl_account_current is False)
+    st = plan.states
+    if resync is not None and resync not in by_name:
+        plan.problems.append(("inventory", "qm_db_resync", f"{resync!r} is not a host of this inventory",
+                              f"set qm_db_resync to one of {', '.join(by_name)}"))
+        return plan
+    resync_hint = ("re-run with --data qm_db_resync={node}: {node}'s copy of {db} is replaced by a fresh copy "
+                   "of {peer}'s and its channel restarted from there (writes only {node} has are not carried over; "
+                   "a dump of its copy is kept first in " + paths.REPLACED_COPIES + ")")
+
+    unknown = [n for n in nodes if st[n.name].kind == "unknown"]
+    if unknown:
+        for n in unknown:
+            plan.notes.append(f"{n.name}: {st[n.name].detail}; the deploy starts it and checks replication on the next run")
+        return plan
+
+    if all(st[n.name].kind == "missing" for n in nodes):
+        # a new pair (or a first run that stopped before replication): seed B from A, or A from B on request
+        source, target = (nodes[1], nodes[0]) if resync == nodes[0].name else (nodes[0], nodes[1])
+        plan.source, plan.target, plan.point = source.name, target.name, source.name
+        plan.keep_copy = target.tables > 0
+        if target.tables and resync != target.name:
+            plan.problems.append((target.name, f"empty {database} to seed",
+                                  f"{database} has {target.tables} table(s) and no replication yet; seeding "
+                                  f"{target.name} from {source.name} would replace them",
+                                  f"put the data on {source.name} (the seed source), or "
+                                  + resync_hint.format(node=target.name, peer=source.name, db=database)))
+    else:
+        for n in nodes:
+            peer = peer_of[n.name]
+            s = st[n.name]
+            if s.kind == "healthy":
+                if resync == n.name:
+                    plan.notes.append(f"qm_db_resync={n.name} ignored: its channel from {peer.name} is healthy")
+            elif s.kind == "drift":
+                plan.retune.append(n.name)
+            elif s.kind == "stopped" and resync != n.name:
+                plan.start.append(n.name)
+            elif resync == n.name:
+                if plan.target:
+                    plan.problems.append((n.name, "one node re-seeded at a time", "both nodes need re-seeding",
+                                          "re-seed one node, then the other in a second run"))
+                plan.source, plan.target, plan.point = peer.name, n.name, peer.name
+                plan.keep_copy = n.tables > 0
+            elif s.kind == "missing" and st[peer.name].kind in ("healthy", "drift") and (
+                    caps.gtid or peer.status.get("first_binlog") == FIRST_BINLOG):
+                # an earlier run seeded the peer and stopped before pointing this node at it
+                plan.point = n.name
+            else:
+                plan.problems.append((n.name, f"replication from {peer.name}", s.detail,
+                                      resync_hint.format(node=n.name, peer=peer.name, db=database)))
+        if plan.point and plan.target is None and plan.point in plan.start:
+            plan.start.remove(plan.point)
+
+    if dump is not None:
+        importer = by_name[plan.source] if plan.source else nodes[0]
+        if importer.dump_marker != dump:
+            if importer.tables and not import_into_nonempty:
+                plan.problems.append((importer.name, f"qm_db_dump into an empty {database}",
+                                      f"{database} already has {importer.tables} table(s); the dump is not imported "
+                                      "over them", "drop them yourself, or set qm_db_import_into_nonempty = True "
+                                      "(the dump's statements then run over the existing tables)"))
+            else:
+                plan.import_on = importer.name
+    return plan
