@@ -67,6 +67,8 @@ class Form:
     example: str = ""
 
     def parse(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() in ("None", "null") and self.optional:
+            value = None  # what ``--data knob=None`` gives
         if value is None:
             if self.optional:
                 return None
@@ -219,7 +221,8 @@ class ListOf(Form):
 
     def convert(self, value):
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise Bad(f"{value!r} is not a list", f"give a list, e.g. [{self.example}]")
+            raise Bad(f"{value!r} is not a list", f"give a list: [{self.example}] in the inventory, or "
+                      f"--data 'KNOB=[{self.example.replace(chr(39), chr(34))}]' on the command line")
         items = []
         for entry in value:
             try:
@@ -396,7 +399,7 @@ def read(host_name: str, data) -> Knobs:
         try:
             values[f.name] = f.metadata["form"].parse(raw(data, f.name))
         except Bad as bad:
-            problems.append(Problem(host_name, f.name, bad.problem, bad.fix))
+            problems.append(Problem(host_name, f.name, bad.problem, bad.fix.replace("KNOB", f.name)))
             values[f.name] = default(f.name)
     problems += [Problem(host_name, *found) for found in cross_checks(values)]
     return Knobs(host=host_name, **values, problems=tuple(problems))

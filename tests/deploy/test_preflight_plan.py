@@ -113,3 +113,24 @@ def test_ecdsa_certificate_on_mariadb_55_is_warned_about(el7, tmp_path, caplog):
     caplog.clear()
     assert plan(el7, tmp_path / "b", **ec_material(tmp_path, lambda: rsa.generate_private_key(65537, 2048)))
     assert not [r for r in caplog.records if "a certificate MariaDB can serve" in r.getMessage()]
+
+
+@pytest.mark.parametrize("knob, value, problem", [
+    ("qm_firewall_ssh_sources", "203.0.113.7/32", "'203.0.113.7/32' is not a list"),
+    ("qm_firewall_ssh_sources", ["203.0.113.0/33"], "is not an address or network"),
+    ("qm_tomcat_https_port", 0, "0 is out of range"),
+    ("qm_app_war", "/nonexistent/queuemetrics.war", "is not a file or directory on this machine"),
+    ("qm_app_mode", "jboss", "'jboss' is not one of standin, war, loway"),
+    ("qm_sync_min_keep_percent", 150, "150 is out of range"),
+], ids=["string-for-list", "not-a-network", "port-out-of-range", "missing-file", "unknown-mode", "percent"])
+def test_a_malformed_knob_is_refused_for_both_nodes_before_any_operation(el7, tmp_path, knob, value, problem):
+    message = refused(el7, tmp_path, **{knob: value})
+    assert f"@fake/node-a and @fake/node-b: {knob}: " in message and problem in message
+    assert "Fix: " in message and "nothing was changed on any node" in message
+
+
+def test_a_node_whose_os_cannot_have_the_mode_is_refused(tmp_path):
+    message = refused(load_fixture("debian12"), tmp_path, qm_app_mode="loway")
+    assert "@fake/node-a: qm_app_mode: qm_app_mode 'loway' needs Loway's yum package, which Debian 12 cannot install" \
+        in message
+    assert "Fix: use 'war' with a QueueMetrics WAR instead" in message

@@ -121,3 +121,19 @@ def test_deploy_limited_to_one_node_is_refused(lab):
         run = lab.deploy("--limit", "node-a")
         assert_refused(run, "inventory: both nodes in one run: --limit/--exclude leaves out node-b")
         assert not entry_present()
+
+
+@pytest.mark.parametrize("data, needle", [
+    ("qm_firewall_ssh_sources=10.213.77.1", "qm_firewall_ssh_sources: '10.213.77.1' is not a list"),
+    ('qm_firewall_ssh_sources=["10.213.77.300/32"]', "qm_firewall_ssh_sources: item '10.213.77.300/32'"),
+    ("qm_tomcat_http_port=70000", "qm_tomcat_http_port: 70000 is out of range"),
+    ("qm_app_mode=tomcat", "qm_app_mode: 'tomcat' is not one of standin, war, loway"),
+    ("qm_app_war=/nonexistent/queuemetrics.war", "qm_app_war: /nonexistent/queuemetrics.war is not a file"),
+], ids=["string-for-list", "not-a-network", "port-out-of-range", "unknown-mode", "missing-file"])
+def test_a_malformed_knob_is_refused_before_any_change(lab, data, needle):
+    with pending_change(lab) as entry_present:
+        rules = lab.on("node-a", "nft list table inet qmha")
+        run = lab.deploy("--data", data)
+        assert_refused(run, f"node-a and node-b: {needle}", "Fix: ")
+        assert not entry_present()
+        assert lab.on("node-a", "nft list table inet qmha") == rules
