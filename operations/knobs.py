@@ -253,6 +253,9 @@ class HostName(Form):
 
 
 IDENT = r"[A-Za-z0-9_]{1,64}"
+#: qm_app_mode's words (the webapp's install modes) and qm_jdbc_driver's (the JDBC_URL forms)
+APP_MODES = ("standin", "war", "loway")
+JDBC_DRIVERS = ("mariadb", "mysql")
 
 
 def form(f: Form) -> Any:
@@ -294,10 +297,10 @@ class Knobs:
     qm_db_resync: str | None = form(Text(optional=True, pattern=r"[^\s]+", what="a host name of this inventory",
                                          example="'node-b'"))
     # application server
-    qm_app_mode: str = form(Choice(words=("standin", "war", "loway")))
+    qm_app_mode: str = form(Choice(words=APP_MODES))
     qm_app_war: str | None = form(LocalFile(optional=True, directory_too=True, example="'queuemetrics-24.10.war'"))
     qm_loway_repo_url: str = form(Url(example="'http://yum.loway.ch/loway.repo'"))
-    qm_jdbc_driver: str | None = form(Choice(optional=True, words=("mariadb", "mysql")))
+    qm_jdbc_driver: str | None = form(Choice(optional=True, words=JDBC_DRIVERS))
     qm_jdbc_connect_timeout_ms: int = form(Number(low=100, high=600_000))
     qm_jdbc_socket_timeout_ms: int = form(Number(low=1000, high=86_400_000))
     qm_tomcat_http_port: int = form(Port())

@@ -30,9 +30,11 @@ from pyinfra.api.output import format_text
 from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int, generate_color_diff
 
+from . import paths
+
 MASK = "*MASKED*"
 #: root-only directory on the node where a secret file is staged before it is installed
-STAGING_DIR = "/var/lib/qm-ha/staging"
+STAGING_DIR = paths.SECRET_STAGING
 
 
 def masked(lines: Iterable[str], secrets: Iterable[str]) -> list[str]:

@@ -83,19 +83,19 @@ def key_pair(path: str, comment: str):
     yield StringCommand("ssh-keygen", "-q", "-t", "ed25519", "-N", "''", "-C", comment, "-f", path)
 
 
-def _write_from_peer(state, host, peer_host, peer_path: str, dest: str, render) -> None:
-    """At execution time: read PEER_PATH on the peer, write RENDER(contents) to DEST here."""
+def _write_from_peer(state, host, peer_host, peer_path: str, dest: str, as_line) -> None:
+    """At execution time: read PEER_PATH on the peer, write AS_LINE(contents) to DEST here."""
     ok, output = peer_host.run_shell_command(StringCommand("cat", peer_path), **as_inventory_says(state, peer_host))
     if not ok:
         raise RuntimeError(f"{peer_host.name}: cannot read {peer_path}")
-    text = render("\n".join(output.stdout_lines))
+    text = as_line("\n".join(output.stdout_lines))
     if not host.put_file(StringIO(text), dest, **as_inventory_says(state, host)):
         raise RuntimeError(f"{host.name}: cannot write {dest}")
 
 
 @operation()
-def from_peer_file(peer_name: str, peer_path: str, dest: str, render, mode: str = "644"):
-    """Write DEST from a file on the peer, passed through RENDER (e.g. an authorized_keys line).
+def from_peer_file(peer_name: str, peer_path: str, dest: str, as_line, mode: str = "644"):
+    """Write DEST from a file on the peer, passed through AS_LINE (e.g. an authorized_keys line).
 
     The peer's file is read when the deploy prepares; when it does not exist yet (made earlier in
     this same run, e.g. the peer's new key pair), it is read when the operation executes.
@@ -103,15 +103,15 @@ def from_peer_file(peer_name: str, peer_path: str, dest: str, render, mode: str 
     .. code:: python
 
         from_peer_file(peer_name="node-b", peer_path="/etc/ssh/ssh_host_ed25519_key.pub",
-                       dest="/etc/qm-ha/sync/known_hosts", render=lambda k: f"192.168.1.6 {k}\\n")
+                       dest="/etc/qm-ha/sync/known_hosts", as_line=lambda k: f"192.168.1.6 {k}\\n")
     """
     peer_host = inventory.get_host(peer_name)
     contents = peer_host.get_fact(FileContents, path=peer_path)
     if contents:
-        yield from files.put._inner(src=StringIO(render("\n".join(contents))), dest=dest,
+        yield from files.put._inner(src=StringIO(as_line("\n".join(contents))), dest=dest,
                                     user="root", group="root", mode=mode)
         return
-    yield FunctionCommand(_write_from_peer, (peer_host, peer_path, dest, render), {})
+    yield FunctionCommand(_write_from_peer, (peer_host, peer_path, dest, as_line), {})
     yield StringCommand("chown", "root:root", dest)
     yield StringCommand("chmod", mode, dest)
 
@@ -142,9 +142,9 @@ def configure(run: Run):
     peer = run.peer
     from_peer_file(name="The peer's sync key may run sync-serve, from the peer only", peer_name=peer.host_name,
                    peer_path=f"{KEY}.pub", dest=f"{HOME}/.ssh/authorized_keys",
-                   render=lambda key: authorized_line(peer, key))
+                   as_line=lambda key: authorized_line(peer, key))
     from_peer_file(name="The peer's host key is pinned", peer_name=peer.host_name, peer_path=paths.SSH_HOST_KEY,
-                   dest=KNOWN_HOSTS, render=lambda key: known_hosts_line(peer, key))
+                   dest=KNOWN_HOSTS, as_line=lambda key: known_hosts_line(peer, key))
 
     q = shlex.quote
     _template("sync-serve.sh", SERVE, mode="755", properties=q(properties), poke_file=q(paths.SYNC_POKE))

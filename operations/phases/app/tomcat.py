@@ -20,10 +20,11 @@ import re
 from pyinfra.operations import server
 
 from ... import paths
+from ...knobs import APP_MODES
 from ...platform import Platform, Tomcat
 from ...render import render
 
-MODES = ("standin", "war", "loway")
+MODES = APP_MODES
 #: how long a restarted Tomcat may take to open its HTTP connector (the webapp deployed)
 START_WAIT_S = 90
 

@@ -39,13 +39,14 @@ from pyinfra.operations import files
 from ... import paths
 from ...context import Run
 from ...facts.webapp import PARAM_SCRIPT, PYTHON, ContextParam
+from ...knobs import JDBC_DRIVERS
 from ...mariadb import PORT
 from ...platform import Platform, Tomcat, install_packages
 from ...render import render
 from ...secret_files import secret_file
 from .tomcat import AppConfigError
 
-DRIVERS = ("mariadb", "mysql")
+DRIVERS = JDBC_DRIVERS
 #: the WAR's descriptor, installed apart from the rest of the webapp (``files.sync`` exclude pattern)
 WAR_WEB_XML = "*/WEB-INF/web.xml"
 #: the stand-in's files copied as they are (web.xml is rendered from the template)
