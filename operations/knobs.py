@@ -234,11 +234,11 @@ class ListOf(Form):
 
 @dataclass(frozen=True)
 class Network(Form):
-    """An IPv4 or IPv6 address or network, e.g. ``203.0.113.7/32``."""
+    """An IPv4 address or network, e.g. ``203.0.113.7/32`` (the cluster's network is IPv4)."""
 
     def convert(self, value):
         try:
-            return str(ipaddress.ip_network(str(value), strict=True))
+            return str(ipaddress.IPv4Network(str(value), strict=True))
         except ValueError:
             raise Bad(f"{value!r} is not an address or network", "write it as 203.0.113.7 or 203.0.113.0/24 "
                       "(host bits zero)") from None

@@ -125,3 +125,23 @@ class ResolvedAddresses(FactBase):
 
     def process(self, output) -> list[str]:
         return sorted({line.strip() for line in output if line.strip()})
+
+
+class SshClientAddress(FactBase):
+    """The address this deploy's SSH connection comes from, as the node sees it (``SSH_CLIENT`` of
+    the login, found up the process tree: sudo resets the environment); None when not found.
+
+    .. code:: python
+
+        host.get_fact(SshClientAddress)   # "203.0.113.7"
+    """
+
+    def command(self) -> str:
+        return ("p=$$; for i in 1 2 3 4 5 6 7 8; do "
+                "a=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^SSH_CLIENT=\\([^ ]*\\) .*/\\1/p'); "
+                "[ -n \"$a\" ] && { echo \"$a\"; exit 0; }; "
+                "p=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f2); [ -n \"$p\" ] && [ \"$p\" -gt 1 ] || break; done; true")
+
+    def process(self, output) -> str | None:
+        value = "\n".join(output).strip()
+        return value or None

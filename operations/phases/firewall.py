@@ -1,7 +1,7 @@
 """Firewall phase: the cluster's security envelope, enforced on each node.
 
-Open to everyone: SSH (or, with ``qm_firewall_ssh_sources``, only from those networks), 80 and
-443. Open to the peer node only: MariaDB (3306) and Tomcat's HTTPS connector for the peer's nginx.
+Open to everyone: SSH (or, with ``qm_firewall_ssh_sources``, only from those networks and always
+from the peer, whose sync and preflight need it), 80 and 443. Open to the peer node only: MariaDB (3306) and Tomcat's HTTPS connector for the peer's nginx.
 Everything else that arrives is dropped (nftables) or refused (firewalld). Debian uses a table of the
 project's own in nftables (never ``flush ruleset``: other tools' tables, Docker's included, stay); the
 EL family uses firewalld with a zone of the project's own (``qmha``) as its default zone.
@@ -30,10 +30,19 @@ ZONE = "qmha"
 ZONE_FILE = f"/etc/firewalld/zones/{ZONE}.xml"
 
 
+def ssh_allowed_from(sources: tuple[str, ...], peer_address: str) -> list[str]:
+    """Where SSH is let in from: nowhere in particular (open to all) without SOURCES; else the
+    SOURCES and the peer (the configuration sync and the deploy's own peer check use SSH)."""
+    if not sources:
+        return []
+    peer = f"{peer_address}/32"
+    return list(sources) + ([] if peer in sources or peer_address in sources else [peer])
+
+
 def envelope(run: Run) -> dict:
     """Ports by audience, decided from the inventory: public, SSH-only sources, peer-only."""
     ssh_port = run.me.ssh_port
-    ssh_sources = list(run.knobs.qm_firewall_ssh_sources)
+    ssh_sources = ssh_allowed_from(run.knobs.qm_firewall_ssh_sources, run.peer.address)
     public = [80, 443] if ssh_sources else [ssh_port, 80, 443]
     peer = [mariadb.PORT, run.knobs.qm_tomcat_https_port]
     return {"public_ports": public, "ssh_port": ssh_port, "ssh_sources": ssh_sources,

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from pathlib import Path
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from .. import certificates
 from ..certificates import CertificateError
 from ..context import Run, for_host, knobs_of, per_run
 from ..elevated import as_inventory_says
-from ..facts.system import EpochTime, ResolvedAddresses, RootFilesystem, TcpReachable
+from ..facts.system import EpochTime, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
 from ..knobs import connection
 from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
 from .app.tomcat import AppConfigError, tomcat_for
@@ -171,6 +172,28 @@ def check_peer_ssh(h, peer) -> list[Finding]:
                     "let the two nodes reach each other (routing, firewall, security groups) on the SSH port")]
 
 
+def check_ssh_sources(h) -> list[Finding]:
+    """Restricting SSH (``qm_firewall_ssh_sources``) never shuts out this machine: the address its
+    connection comes from, as the node sees it, is one of the sources (the peer is let in anyway)."""
+    sources = knobs_of(h).qm_firewall_ssh_sources
+    if not sources:
+        return []
+    seen = h.get_fact(SshClientAddress)
+    networks = [ipaddress.IPv4Network(s) for s in sources]
+    try:
+        covered = seen is not None and any(ipaddress.ip_address(seen) in n for n in networks)
+    except ValueError:
+        covered = False
+    if covered:
+        return []
+    problem = (f"SSH from this machine comes from {seen}, which none of {', '.join(sources)} covers: the next "
+               "deploy would be shut out" if seen else
+               "cannot tell which address this machine's SSH comes from, so the restriction may shut it out")
+    fix = (f"add {seen}/32 (or its network) to qm_firewall_ssh_sources" if seen else
+           "connect directly (not through a proxy), or leave qm_firewall_ssh_sources empty")
+    return [Finding(h.name, "qm_firewall_ssh_sources keeps this machine in", problem, fix)]
+
+
 def check_names(h, cluster) -> list[Finding]:
     findings = []
     expected = {n.fqdn: [n.address] for n in cluster.nodes}
@@ -286,6 +309,7 @@ def findings(run: Run) -> list[Finding]:
         result += check_interface(h, node)
         result += check_disk(h)
         result += check_peer_ssh(h, peer)
+        result += check_ssh_sources(h)
         result += check_names(h, cluster)
     result += check_clocks(hosts, run.knobs.qm_clock_tolerance_s)
     result += check_tls(run, hosts)

@@ -3,6 +3,10 @@
 
 import re
 
+import pytest
+
+from operations.phases.preflight import PreflightError
+
 from tests.deploy.harness import load_fixture, plan, set_response
 
 
@@ -69,3 +73,26 @@ def test_el7_zone_file_is_well_formed_xml(tmp_path):
 
     cmds = plan(load_fixture("el7"), tmp_path, qm_firewall_ssh_sources=["203.0.113.7/32"])["node-a"]
     parseString(zone_file(cmds).split("\n", 1)[1].encode())
+
+
+def test_restricted_ssh_still_lets_the_peer_in(tmp_path):
+    cmds = plan(load_fixture("debian12"), tmp_path, qm_firewall_ssh_sources=["203.0.113.7/32"])
+    a = next(c for c in cmds["node-a"] if c.startswith("upload /etc/qm-ha/firewall.nft"))
+    b = next(c for c in cmds["node-b"] if c.startswith("upload /etc/qm-ha/firewall.nft"))
+    assert "ip saddr 10.213.77.12/32 tcp dport 22 accept" in a  # the fixture's node B
+    assert "ip saddr 10.213.77.11/32 tcp dport 22 accept" in b
+    zone = zone_file(plan(load_fixture("el7"), tmp_path / "el7", qm_firewall_ssh_sources=["203.0.113.7/32"])["node-a"])
+    assert re.search(r'<source address="192\.168\.1\.6/32"/>\s*<port protocol="tcp" port="22"/>', zone)
+
+
+def test_ssh_sources_that_shut_out_this_machine_are_refused(tmp_path):
+    with pytest.raises(PreflightError) as info:
+        plan(load_fixture("debian12"), tmp_path, qm_firewall_ssh_sources=["198.51.100.0/24"])
+    message = str(info.value)
+    assert "@fake/node-a: qm_firewall_ssh_sources keeps this machine in: SSH from this machine comes from " \
+           "203.0.113.7, which none of 198.51.100.0/24 covers" in message
+    assert "Fix: add 203.0.113.7/32 (or its network) to qm_firewall_ssh_sources" in message
+
+
+def test_ssh_sources_covering_this_machine_by_network_pass(tmp_path):
+    assert plan(load_fixture("debian12"), tmp_path, qm_firewall_ssh_sources=["203.0.113.0/24"])["node-a"]

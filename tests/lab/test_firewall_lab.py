@@ -49,3 +49,40 @@ def test_other_tables_stay_and_name_resolution_still_works(lab):
         assert "table inet qmha" in tables
         assert "table ip nat" in tables  # the container runtime's own (its DNS)
         assert lab.on(name, f"getent ahostsv4 {lab.fqdn}").strip()
+
+
+def test_ssh_restricted_to_this_machine_keeps_the_peer_and_the_next_deploy(lab):
+    """qm_firewall_ssh_sources = this machine only: the client is shut out of SSH, the peer is not
+    (the sync still carries a change A -> B), and the next deploy still passes preflight."""
+    import ipaddress
+    import json
+    import time
+
+    from tests.lab.test_sync_lab import FILE, content
+
+    this_machine = str(ipaddress.ip_network(lab.cfg.subnet)[1])  # the lab network's gateway: this machine
+    setting = "qm_firewall_ssh_sources=" + json.dumps([f"{this_machine}/32"])
+    a, b = lab.nodes["node-a"], lab.nodes["node-b"]
+    original = content(lab, "node-a")
+    try:
+        run = lab.deploy("--data", setting)
+        assert run.returncode == 0, run.output[-3000:]
+        assert connect(lab, lab.client, a["address"], 22) == FILTERED
+        assert connect(lab, b["container"], a["address"], 22) == OPEN
+        assert connect(lab, a["container"], b["address"], 22) == OPEN
+        marker = f"qmha.test.restricted_ssh={time.time_ns()}"
+        lab.on("node-a", f"echo '{marker}' >> {FILE}")
+        lab.wait_for(lambda: marker in content(lab, "node-b"), timeout=75, interval=1, what="the change reached node B")
+        again = lab.deploy("--data", setting)
+        assert again.returncode == 0, again.output[-3000:]
+        shut_out = lab.deploy("--data", 'qm_firewall_ssh_sources=["198.51.100.0/24"]')
+        assert shut_out.returncode != 0 and "nothing was changed on any node" in shut_out.output
+        assert f"SSH from this machine comes from {this_machine}, which none of 198.51.100.0/24 covers" \
+            in shut_out.output, shut_out.output[-3000:]
+        assert connect(lab, b["container"], a["address"], 22) == OPEN
+    finally:
+        lab.docker("exec", "-i", a["container"], "sh", "-c", f"cat > {FILE}", input_text=original)
+        restored = lab.deploy()
+        assert restored.returncode == 0, restored.output[-3000:]
+    assert connect(lab, lab.client, a["address"], 22) == OPEN
+    lab.wait_for(lambda: content(lab, "node-b") == original, timeout=75, interval=1, what="original content back on B")
