@@ -28,6 +28,10 @@ qm_nodes = (
         "qm_cluster_fqdn": "queuemetrics.mycompany.com",
         "ssh_user": "root",
         "ssh_port": 22,
+        # How QueueMetrics is installed (required): the customer's WAR on this machine ...
+        "qm_app_mode": "war",
+        "qm_app_war": "queuemetrics.war",
+        # ... or Loway's package (CentOS/RHEL only): "qm_app_mode": "loway",
         # Without root: connect as the 'qm' sudo user instead; pyinfra asks for sudo's password,
         # or reads it from the environment (never write it here):
         # "ssh_user": "qm", "_sudo": True, "_sudo_password": os.environ.get("QMHA_SUDO_PASSWORD"),

@@ -37,6 +37,9 @@ qm_nodes = (
         "ssh_key": _state["ssh_key"],
         "ssh_known_hosts_file": _state["known_hosts"],
         "ssh_strict_host_key_checking": "yes",
+        # The lab runs the stand-in webapp (QueueMetrics itself is licensed): allowed here only.
+        "qm_lab": True,
+        "qm_app_mode": "standin",
         # A container's root is overlayfs: accept it with a warning.
         "qm_strict_disk_layout": False,
         # Keys only, as a customer who follows the seed's advice would set it.

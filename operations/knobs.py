@@ -297,7 +297,7 @@ class Knobs:
     qm_db_resync: str | None = form(Text(optional=True, pattern=r"[^\s]+", what="a host name of this inventory",
                                          example="'node-b'"))
     # application server
-    qm_app_mode: str = form(Choice(words=APP_MODES))
+    qm_app_mode: str = form(Choice(words=APP_MODES, example="'war' (with qm_app_war) or 'loway' (Loway's package, EL)"))
     qm_app_war: str | None = form(LocalFile(optional=True, directory_too=True, example="'queuemetrics-24.10.war'"))
     qm_loway_repo_url: str = form(Url(example="'http://yum.loway.ch/loway.repo'"))
     qm_jdbc_driver: str | None = form(Choice(optional=True, words=JDBC_DRIVERS))
@@ -321,6 +321,8 @@ class Knobs:
     qm_sync_keep_backups: int = form(Number(low=1, high=1000))
     qm_sync_max_skew_s: int = form(Number(low=1, high=3600))
     qm_sync_min_keep_percent: int = form(Number(low=0, high=100))
+    # the lab
+    qm_lab: bool = form(Flag())
     # control machine
     qm_local_state_dir: str | None = form(LocalDir(optional=True, example="'~/qm-ha-state/mycompany'"))
     #: problems found while reading (the default stands in for each refused value)

@@ -73,6 +73,10 @@ SSH_HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
 
 #: the webapp's context path: https://<fqdn>/queuemetrics/
 CONTEXT = "queuemetrics"
+#: root-only: the files of the last WAR deployed (what a new WAR may remove; never what the webapp wrote)
+WAR_MANIFEST = f"{STATE}/war-files"
+#: configuration.properties' mode: QueueMetrics (its Tomcat's user) saves it, the sync user's group reads it
+PROPERTIES_MODE = "640"
 
 
 def webapp_dir(webapps_dir: str) -> str:

@@ -36,7 +36,7 @@ qm_db_import_into_nonempty = False  # True: import qm_db_dump although the datab
 qm_db_resync = None             # "node-b" (a host name): re-seed that node from its peer when its channel is broken
 
 # --- application server (Tomcat + QueueMetrics webapp at /queuemetrics) ---
-qm_app_mode = "standin"         # "standin" (lab stand-in webapp), "war" (qm_app_war) or "loway" (Loway's yum package, EL only)
+qm_app_mode = None              # required: "war" (the customer's WAR, qm_app_war) or "loway" (Loway's yum package, EL only); "standin": the lab only
 qm_app_war = None               # war mode: QueueMetrics WAR file or unpacked directory on the control machine
 qm_loway_repo_url = "http://yum.loway.ch/loway.repo"  # loway mode: Loway's yum repository definition
 qm_jdbc_driver = None           # JDBC_URL form: "mariadb" or "mysql"; None: mariadb for the stand-in, mysql for QueueMetrics
@@ -63,6 +63,9 @@ qm_config_properties = None     # the file on the nodes; None: WEB-INF/configura
 qm_sync_keep_backups = 10       # replaced copies kept on each node (newest first)
 qm_sync_max_skew_s = 5          # a peer whose clock is off by more than this is not synced from
 qm_sync_min_keep_percent = 50   # a peer's copy shorter than this share of ours is refused (a truncated file)
+
+# --- the lab ---
+qm_lab = False                  # True only in inventories/lab.py: allows the stand-in webapp, never on customer servers
 
 # --- control machine ---
 qm_local_state_dir = None       # where generated secrets/certificates are kept; None: .qmha/<cluster fqdn>

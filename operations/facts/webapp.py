@@ -20,7 +20,10 @@ rx = re.compile(r'(<param-name>\s*' + re.escape(name) + r'\s*</param-name>\s*<pa
 try:
     text = open(path).read()
 except IOError:
-    sys.exit(0)
+    if len(sys.argv) == 3:
+        sys.exit(0)
+    sys.stderr.write('%s is missing: the webapp is not installed where Tomcat looks for it\n' % path)
+    sys.exit(1)
 m = rx.search(text)
 if len(sys.argv) == 3:
     if m:

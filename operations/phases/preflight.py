@@ -72,8 +72,13 @@ def check_os(h) -> list[Finding]:
 
 
 def check_app_mode(h) -> list[Finding]:
-    """The install mode can be had on this node's OS (Loway's package is EL only)."""
+    """The install mode is QueueMetrics' (the stand-in only in the lab) and can be had on this
+    node's OS (Loway's package is EL only)."""
     run = for_host(h)
+    if run.knobs.qm_app_mode == "standin" and not run.knobs.qm_lab:
+        return [Finding(h.name, "qm_app_mode", "'standin' is the lab's stand-in webapp, not QueueMetrics",
+                        "set qm_app_mode = 'war' (with qm_app_war, the customer's QueueMetrics WAR) or 'loway' "
+                        "(Loway's package, EL only); the stand-in belongs to inventories/lab.py")]
     if run.platform is None:
         return []
     try:

@@ -152,7 +152,7 @@ def configure(run: Run):
               peer_port=peer.ssh_port, key=q(KEY), known_hosts=q(KNOWN_HOSTS), backup_dir=q(paths.SYNC_BACKUPS),
               keep_backups=k.qm_sync_keep_backups, max_skew_s=k.qm_sync_max_skew_s,
               min_keep_percent=k.qm_sync_min_keep_percent,
-              sync_user=USER, file_owner=f"{tomcat.user}:{tomcat.user}", file_mode="640")
+              sync_user=USER, file_owner=f"{tomcat.user}:{tomcat.user}", file_mode=paths.PROPERTIES_MODE)
     _template("qmha-sync.cron", "/etc/cron.d/qmha-sync", script=SCRIPT)
     units = [
         _template("qmha-sync.service", "/etc/systemd/system/qmha-sync.service", script=SCRIPT),

@@ -64,6 +64,9 @@ def make_inventory(fixture: dict, state_dir: Path, responses: dict | None = None
         **defaults,
         "qm_cluster_fqdn": fixture["cluster_fqdn"],
         "qm_local_state_dir": str(state_dir),
+        # the lab's webapp, as the lab inventory allows it (a customer's inventory may not)
+        "qm_lab": True,
+        "qm_app_mode": "standin",
         "fake_delay": 0,
         "fake_delay_jitter": 0,
         **fixture.get("group_data", {}),

@@ -179,6 +179,53 @@ def test_war_mode_syncs_the_unpacked_war(state_dir, tmp_path):
     assert "libmariadb-java" not in all_commands(ops)
 
 
+WEBAPP = "/var/lib/tomcat10/webapps/queuemetrics"
+
+
+def make_war(path, **files):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("WEB-INF/web.xml", "<web-app><context-param><param-name>JDBC_URL</param-name>"
+                                      "<param-value>x</param-value></context-param></web-app>")
+        for name, text in files.items():
+            z.writestr(name.replace("__", "/"), text)
+    return str(path)
+
+
+def stat_line(path, user="tomcat", group="tomcat", mode="-rw-r-----"):
+    return f"user={user} group={group} mode={mode} atime=1 mtime=1 ctime=1 size=12 '{path}'"
+
+
+def test_war_settings_are_installed_once_then_left_to_queuemetrics(state_dir, tmp_path):
+    war = make_war(tmp_path / "qm.war", **{"WEB-INF__configuration.properties": "a=1\n", "qm.jsp": "ok"})
+    fresh = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=war)["node-a"]
+    assert "configuration.properties" not in find(fresh, "QueueMetrics webapp").text  # never synced from the WAR
+    seed = find(fresh, "configuration.properties \\(installed once\\)").text
+    assert f"upload {WEBAPP}/WEB-INF/configuration.properties" in seed and "chown tomcat:tomcat" in seed
+    props = f"{WEBAPP}/WEB-INF/configuration.properties"
+    edited = run(app.configure, "debian12", state_dir, data={"qm_app_mode": "war", "qm_app_war": war},
+                 responses={f"{props} ||": stat_line(props)})["node-a"]
+    assert find(edited, "configuration.properties \\(installed once\\)").commands == []
+
+
+def test_war_settings_saved_by_root_are_given_back_to_tomcat(state_dir, tmp_path):
+    war = make_war(tmp_path / "qm.war", **{"WEB-INF__configuration.properties": "a=1\n"})
+    props = f"{WEBAPP}/WEB-INF/configuration.properties"
+    ops = run(app.configure, "debian12", state_dir, data={"qm_app_mode": "war", "qm_app_war": war},
+              responses={f"{props} ||": stat_line(props, "root", "root", "-rw-r--r--")})["node-a"]
+    assert find(ops, "installed once").commands == [f"chmod 640 {props}", f"chown tomcat:tomcat {props}"]
+
+
+def test_a_new_war_removes_what_the_old_one_had_and_keeps_what_the_webapp_wrote(state_dir, tmp_path):
+    war = make_war(tmp_path / "qm-v2.war", **{"qm.jsp": "v2", "WEB-INF__lib__qm-2.jar": "jar"})
+    ops = run(app.configure, "debian12", state_dir, data={"qm_app_mode": "war", "qm_app_war": war},
+              responses={"/var/lib/qm-ha/war-files": "WEB-INF/lib/qm-1.jar\nqm.jsp\nold.jsp"})["node-a"]
+    tracked = find(ops, "Files of an earlier WAR removed").text
+    assert f"rm -f {WEBAPP}/WEB-INF/lib/qm-1.jar" in tracked and f"rm -f {WEBAPP}/old.jsp" in tracked
+    assert f"rm -f {WEBAPP}/qm.jsp" not in tracked
+    assert "upload /var/lib/qm-ha/war-files\nWEB-INF/lib/qm-2.jar\nqm.jsp\n" in tracked
+    assert "rm -f" not in find(ops, "QueueMetrics webapp").text  # nothing else is deleted
+
+
 def test_war_mode_without_a_war_stops_with_a_fix(state_dir):
     with pytest.raises(app.AppConfigError, match="qm_app_war"):
         app_ops("debian12", state_dir, qm_app_mode="war")
@@ -228,3 +275,27 @@ def test_nginx_config_already_live_is_not_reloaded(state_dir):
     })
     assert find(ops["node-a"], "checked and live").commands == []
     assert find(ops["node-b"], "checked and live").commands  # its configuration names node-a as peer
+
+
+def test_loway_mode_on_a_fresh_el7_node_installs_the_package_before_writing_into_its_tomcat(state_dir):
+    ops = app_ops("centos7", state_dir, qm_app_mode="loway")["node-a"]
+    names = [op.name.split(" | ", 1)[1] for op in ops]
+    package = names.index("QueueMetrics (Loway's package)")
+    for written in ("/usr/local/queuemetrics/tomcat/conf/server.xml", "/etc/qm-ha/tls/tomcat.p12", "Tomcat JVM options",
+                    "JDBC_URL in QueueMetrics' web.xml"):
+        assert names.index(written) > package, f"{written} comes before Loway's package: {names}"
+    assert names.index("Loway's yum repository") < package
+
+
+def test_setting_jdbc_url_in_a_missing_web_xml_is_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    from operations.facts.webapp import PARAM_SCRIPT
+
+    missing = str(tmp_path / "WEB-INF" / "web.xml")
+    read = subprocess.run([sys.executable, "-c", PARAM_SCRIPT, missing, "JDBC_URL"], capture_output=True, text=True)
+    assert (read.returncode, read.stdout) == (0, "")  # the fact: no file, no value
+    write = subprocess.run([sys.executable, "-c", PARAM_SCRIPT, missing, "JDBC_URL", "jdbc:x"],
+                           capture_output=True, text=True)
+    assert write.returncode == 1 and f"{missing} is missing" in write.stderr

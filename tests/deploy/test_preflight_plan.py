@@ -134,3 +134,24 @@ def test_a_node_whose_os_cannot_have_the_mode_is_refused(tmp_path):
     assert "@fake/node-a: qm_app_mode: qm_app_mode 'loway' needs Loway's yum package, which Debian 12 cannot install" \
         in message
     assert "Fix: use 'war' with a QueueMetrics WAR instead" in message
+
+
+def test_the_stand_in_is_refused_on_an_inventory_that_is_not_the_lab(el7, tmp_path):
+    message = refused(el7, tmp_path, qm_lab=False)
+    assert "@fake/node-a: qm_app_mode: 'standin' is the lab's stand-in webapp, not QueueMetrics" in message
+    assert "Fix: set qm_app_mode = 'war' (with qm_app_war" in message
+
+
+def test_an_inventory_that_states_no_mode_is_refused(el7, tmp_path):
+    message = refused(el7, tmp_path, qm_app_mode=None)
+    assert "qm_app_mode: it is not set. Fix: set it, e.g. 'war' (with qm_app_war) or 'loway'" in message
+
+
+def test_the_customer_example_states_a_mode_that_is_queuemetrics():
+    from drill.hosts import inventory_hosts
+    from operations import knobs
+    from tests.deploy.harness import REPO
+
+    for h in inventory_hosts(REPO / "inventories/customer.py"):
+        k = knobs.read(h.name, h.data)
+        assert k.qm_app_mode in ("war", "loway") and not k.qm_lab

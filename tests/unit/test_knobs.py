@@ -14,7 +14,7 @@ READERS = [*(REPO / "operations").rglob("*.py"), *(REPO / "drill").rglob("*.py")
 
 
 NODE_A = {"qm_cluster_fqdn": "queuemetrics.mycompany.com", "qm_node_fqdn": "node-a.mycompany.com",
-          "qm_node_address": "192.168.1.5"}
+          "qm_node_address": "192.168.1.5", "qm_app_mode": "standin", "qm_lab": True}
 
 
 def read(**data) -> knobs.Knobs:
@@ -108,5 +108,12 @@ def test_values_that_do_not_fit_together_are_problems(data, knob):
     assert [p.knob for p in read(**data).problems] == [knob]
 
 
-def test_a_cluster_without_names_is_named_per_knob():
-    assert [p.knob for p in knobs.read("node-a", {}).problems] == ["qm_cluster_fqdn", "qm_node_fqdn", "qm_node_address"]
+def test_a_cluster_without_names_or_mode_is_named_per_knob():
+    assert [p.knob for p in knobs.read("node-a", {}).problems] == [
+        "qm_cluster_fqdn", "qm_node_fqdn", "qm_node_address", "qm_app_mode"]
+
+
+def test_the_install_mode_must_be_stated():
+    k = knobs.read("node-a", {**NODE_A, "qm_app_mode": None})
+    assert [(p.knob, p.problem) for p in k.problems] == [("qm_app_mode", "it is not set")]
+    assert "'war' (with qm_app_war) or 'loway'" in k.problems[0].fix

@@ -43,10 +43,12 @@ def configure(run: Run):
     url = webapp.jdbc_url(driver, run.peer.address, k.qm_db_name, k.qm_db_app_user, secrets["db_app_password"],
                           k.qm_jdbc_connect_timeout_ms, k.qm_jdbc_socket_timeout_ms)
 
+    restart_on = []
     if tomcat.packages:
         install_packages(p, [*tomcat.packages, *(p.jdbc_packages if mode == "standin" else ())],
                          name="Tomcat" + (" and the MariaDB JDBC driver" if mode == "standin" else ""))
-    restart_on = []
+    if mode == "loway":  # Loway's Tomcat comes with the package: before its conf/ is written
+        restart_on += webapp.loway_package(p, k.qm_loway_repo_url)
     if tomcat.user != "root":
         restart_on.append(server.user(name=f"{tomcat.user} may read the TLS keystore", user=tomcat.user,
                                       groups=[GROUP], append=True, ensure_home=False, create_home=False))
@@ -78,7 +80,7 @@ def configure(run: Run):
     elif mode == "war":
         restart_on += webapp.war(tomcat, webapp_dir, url, hide, run)
     else:
-        restart_on += webapp.loway(p, tomcat, webapp_dir, url, k.qm_loway_repo_url)
+        restart_on += webapp.loway_jdbc(webapp_dir, url)
 
     restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
     systemd.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,

@@ -31,10 +31,14 @@ from pathlib import Path
 from urllib.parse import quote_plus, urlencode
 from xml.sax.saxutils import escape
 
+from io import StringIO
+
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.hiddenvalue import HiddenValue
+from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files
+from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 from ... import paths
 from ...context import Run
@@ -47,10 +51,13 @@ from ...secret_files import secret_file
 from .tomcat import AppConfigError
 
 DRIVERS = JDBC_DRIVERS
-#: the WAR's descriptor, installed apart from the rest of the webapp (``files.sync`` exclude pattern)
-WAR_WEB_XML = "*/WEB-INF/web.xml"
-#: the stand-in's files copied as they are (web.xml is rendered from the template)
-STANDIN_FILES = ("sysup.jsp", "probe.jsp", "WEB-INF/configuration.properties")
+#: the webapp's descriptor (it holds the database password: installed apart, masked in --diff) and its
+#: settings (QueueMetrics and the sync own them once installed): never synced from the WAR
+WEB_XML = "WEB-INF/web.xml"
+PROPERTIES = "WEB-INF/configuration.properties"
+WAR_APART = (f"*/{WEB_XML}", f"*/{PROPERTIES}")
+#: the stand-in's files copied as they are (web.xml is rendered from the template, the properties seeded)
+STANDIN_FILES = ("sysup.jsp", "probe.jsp")
 
 
 def jdbc_driver(mode: str, configured: str | None) -> str:
@@ -159,6 +166,57 @@ def context_param(path: str, param: str, value: str):
                         QuoteString(HiddenValue(value)))
 
 
+@operation()
+def seeded_file(src: str, dest: str, user: str, group: str, mode: str):
+    """DEST from SRC only while DEST is missing: once there, its content belongs to QueueMetrics and
+    the sync and is never put back; only its owner and mode are kept as given, so the webapp can
+    save it.
+
+    .. code:: python
+
+        seeded_file(src="files/queuemetrics-standin/WEB-INF/configuration.properties",
+                    dest=".../WEB-INF/configuration.properties", user="tomcat", group="tomcat", mode="640")
+    """
+    remote = host.get_fact(File, path=dest)
+    if not remote:
+        yield from files.put._inner(src=src, dest=dest, user=user, group=group, mode=mode, create_remote_dir=False)
+        return
+    wrong_mode = remote["mode"] != ensure_mode_int(mode)
+    wrong_owner = remote["user"] != user or remote["group"] != group
+    if not (wrong_mode or wrong_owner):
+        host.noop(f"{dest} is there: its content is QueueMetrics' own")
+    if wrong_mode:
+        yield chmod(dest, mode)
+    if wrong_owner:
+        yield chown(dest, user, group)
+
+
+@operation()
+def war_files_tracked(webapp: str, manifest: str, names: list[str]):
+    """Files the previous WAR had and this one has not are removed from WEBAPP; files the webapp
+    wrote itself were in no WAR and stay. MANIFEST (root-only) then lists NAMES, this WAR's files.
+
+    .. code:: python
+
+        war_files_tracked(webapp=".../webapps/queuemetrics", manifest="/var/lib/qm-ha/war-files",
+                          names=["index.jsp", "WEB-INF/lib/qm.jar"])
+    """
+    previous = host.get_fact(FileContents, path=manifest) or []
+    stale = sorted(set(previous) - set(names))
+    for name in stale:
+        yield StringCommand("rm", "-f", QuoteString(f"{webapp}/{name}"))
+    if list(previous) != list(names):
+        yield from files.put._inner(src=StringIO("".join(f"{n}\n" for n in names)), dest=manifest,
+                                    user="root", group="root", mode="600", create_remote_dir=False)
+
+
+def war_names(unpacked: Path) -> list[str]:
+    """The WAR's files relative to its root, sorted, without the two installed apart."""
+    apart = {WEB_XML, PROPERTIES}
+    return sorted(str(p.relative_to(unpacked)) for p in unpacked.rglob("*")
+                  if p.is_file() and str(p.relative_to(unpacked)) not in apart)
+
+
 def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
     """The lab's stand-in webapp at WEBAPP, its web.xml holding URL (HIDE masked in --diff)."""
     changed = [files.directory(name=f"{webapp}/WEB-INF", path=f"{webapp}/WEB-INF", user="root",
@@ -166,6 +224,8 @@ def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
     for rel in STANDIN_FILES:
         changed.append(files.put(name=f"Stand-in {rel}", src=str(paths.STANDIN / rel), dest=f"{webapp}/{rel}",
                                  user="root", group="root", mode="0644", create_remote_dir=False))
+    seeded_file(name=f"Stand-in {PROPERTIES} (installed once)", src=str(paths.STANDIN / PROPERTIES),
+                dest=f"{webapp}/{PROPERTIES}", user=tomcat.user, group=tomcat.user, mode=paths.PROPERTIES_MODE)
     changed.append(secret_file(name="Stand-in WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
                                content=web_xml_standin(url), secrets=hide,
                                user="root", group=tomcat.user, mode="0640"))
@@ -179,19 +239,29 @@ def war(tomcat: Tomcat, webapp: str, url: str, hide: list[str], run: Run) -> lis
         raise AppConfigError("qm_app_mode is 'war' but qm_app_war is not set; point it at the "
                              "QueueMetrics WAR file or unpacked directory on this machine")
     unpacked = unpack_war(Path(source), paths.control_webapp(run.control_dir, host.name), url)
-    # web.xml (it holds the database password) apart, so that --diff masks the password
-    return [files.sync(name="QueueMetrics webapp", src=str(unpacked), dest=webapp, user="root",
-                       group=tomcat.user, mode="0640", dir_mode="0755", delete=True, exclude=WAR_WEB_XML),
-            secret_file(name="QueueMetrics WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
-                        content=(unpacked / "WEB-INF" / "web.xml").read_text(), secrets=hide,
-                        user="root", group=tomcat.user, mode="0640")]
-
-
-def loway(p: Platform, tomcat: Tomcat, webapp: str, url: str, repo_url: str) -> list:
-    """Loway's repository and package (its own Tomcat), JDBC_URL set in the installed web.xml."""
-    changed = [files.download(name="Loway's yum repository", src=repo_url,
-                              dest="/etc/yum.repos.d/loway.repo")]
-    changed.append(install_packages(p, ["queuemetrics"], name="QueueMetrics (Loway's package)"))
-    changed.append(context_param(name="JDBC_URL in QueueMetrics' web.xml", path=f"{webapp}/WEB-INF/web.xml",
-                                 param="JDBC_URL", value=url))
+    # web.xml (it holds the database password) apart, so that --diff masks the password; the
+    # settings apart too: installed once, then QueueMetrics' and the sync's
+    changed = [files.sync(name="QueueMetrics webapp", src=str(unpacked), dest=webapp, user="root",
+                          group=tomcat.user, mode="0640", dir_mode="0755", delete=False, exclude=list(WAR_APART)),
+               war_files_tracked(name="Files of an earlier WAR removed (the webapp's own kept)", webapp=webapp,
+                                 manifest=paths.WAR_MANIFEST, names=war_names(unpacked)),
+               secret_file(name="QueueMetrics WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/{WEB_XML}",
+                           content=(unpacked / WEB_XML).read_text(), secrets=hide,
+                           user="root", group=tomcat.user, mode="0640")]
+    if (unpacked / PROPERTIES).exists():
+        seeded_file(name=f"QueueMetrics {PROPERTIES} (installed once)", src=str(unpacked / PROPERTIES),
+                    dest=f"{webapp}/{PROPERTIES}", user=tomcat.user, group=tomcat.user, mode=paths.PROPERTIES_MODE)
     return changed
+
+
+def loway_package(p: Platform, repo_url: str) -> list:
+    """Loway's repository and package: QueueMetrics with its own Tomcat (whose conf/ and webapps/
+    exist only after this), so it comes before anything is written there."""
+    return [files.download(name="Loway's yum repository", src=repo_url, dest="/etc/yum.repos.d/loway.repo"),
+            install_packages(p, ["queuemetrics"], name="QueueMetrics (Loway's package)")]
+
+
+def loway_jdbc(webapp: str, url: str) -> list:
+    """JDBC_URL set in the web.xml Loway's package installed (an error when there is none)."""
+    return [context_param(name="JDBC_URL in QueueMetrics' web.xml", path=f"{webapp}/{WEB_XML}",
+                          param="JDBC_URL", value=url)]
