@@ -27,6 +27,8 @@ qm_nodes = (
             "qm_node_address": node["address"],
             "ssh_port": node["ssh_port"],
             "lab_container": node["container"],
+            # dummy keys made by the lab (node A "main", node B "hot backup")
+            "qm_licence_file": node.get("licence_file"),
         })
         for node in _state["nodes"]
     ],

@@ -106,6 +106,10 @@ class LabConfig:
     def known_hosts(self) -> Path:
         return self.state_dir / "ssh" / "known_hosts"
 
+    def licence_file(self, node_name: str) -> Path:
+        """The lab's dummy QueueMetrics licence key for NODE_NAME."""
+        return self.state_dir / "licences" / f"{node_name}.key"
+
     @property
     def owner_file(self) -> Path:
         return self.state_dir / "owner"
@@ -278,7 +282,8 @@ def state_dict(cfg: LabConfig) -> dict:
         "known_hosts": str(cfg.known_hosts),
         "nodes": [
             {"name": n.name, "fqdn": n.fqdn(cfg.domain), "address": n.address,
-             "container": cfg.container(n.name), "ssh_host": n.address, "ssh_port": 22}
+             "container": cfg.container(n.name), "ssh_host": n.address, "ssh_port": 22,
+             "licence_file": str(cfg.licence_file(n.name))}
             for n in cfg.nodes
         ],
     }
@@ -293,9 +298,21 @@ def write_state(cfg: LabConfig) -> dict:
     return state
 
 
+def ensure_licences(cfg: LabConfig) -> None:
+    """Dummy QueueMetrics licence keys for the lab's nodes (node A the main one, node B the hot
+    backup), in files the lab inventory names, as a customer's would be."""
+    for index, node in enumerate(cfg.nodes):
+        path = cfg.licence_file(node.name)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(f"QMHA-LAB-{'MAIN' if index == 0 else 'HOTBACKUP'}-{secrets.token_hex(8).upper()}\n")
+            path.chmod(0o600)
+
+
 def up(cfg: LabConfig) -> dict:
     """Bring the lab to running, whatever state it is found in; return the state written."""
     docker.ensure_engine()
+    ensure_licences(cfg)
     tag = image.ensure_image(cfg.lab_os)
     ensure_network(cfg)
     ensure_ssh_key(cfg)

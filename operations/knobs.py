@@ -300,6 +300,7 @@ class Knobs:
     qm_app_mode: str = form(Choice(words=APP_MODES, example="'war' (with qm_app_war) or 'loway' (Loway's package, EL)"))
     qm_app_war: str | None = form(LocalFile(optional=True, directory_too=True, example="'queuemetrics-24.10.war'"))
     qm_loway_repo_url: str = form(Url(example="'http://yum.loway.ch/loway.repo'"))
+    qm_licence_file: str | None = form(LocalFile(optional=True, example="'licences/node-a.key'"))
     qm_jdbc_driver: str | None = form(Choice(optional=True, words=JDBC_DRIVERS))
     qm_jdbc_connect_timeout_ms: int = form(Number(low=100, high=600_000))
     qm_jdbc_socket_timeout_ms: int = form(Number(low=1000, high=86_400_000))

@@ -39,6 +39,7 @@ qm_db_resync = None             # "node-b" (a host name): re-seed that node from
 qm_app_mode = None              # required: "war" (the customer's WAR, qm_app_war) or "loway" (Loway's yum package, EL only); "standin": the lab only
 qm_app_war = None               # war mode: QueueMetrics WAR file or unpacked directory on the control machine
 qm_loway_repo_url = "http://yum.loway.ch/loway.repo"  # loway mode: Loway's yum repository definition
+qm_licence_file = None          # per host: file on this machine holding the node's QueueMetrics licence key (node A the main licence, node B its hot-backup one); QMHA_LICENCE_<HOST> wins; None: the node keeps the key it has
 qm_jdbc_driver = None           # JDBC_URL form: "mariadb" or "mysql"; None: mariadb for the stand-in, mysql for QueueMetrics
 qm_jdbc_connect_timeout_ms = 2000    # how long the app waits to connect to a database before trying the next
 qm_jdbc_socket_timeout_ms = 15000    # how long a query may wait (a hung database costs this); above the longest report

@@ -34,6 +34,7 @@ from ..facts.system import EpochTime, ResolvedAddresses, RootFilesystem, SshClie
 from ..knobs import connection
 from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
 from .app.tomcat import AppConfigError, tomcat_for
+from .app.webapp import licence_env, licence_key
 
 
 class PreflightError(DeployError):
@@ -79,13 +80,24 @@ def check_app_mode(h) -> list[Finding]:
         return [Finding(h.name, "qm_app_mode", "'standin' is the lab's stand-in webapp, not QueueMetrics",
                         "set qm_app_mode = 'war' (with qm_app_war, the customer's QueueMetrics WAR) or 'loway' "
                         "(Loway's package, EL only); the stand-in belongs to inventories/lab.py")]
+    found = []
+    try:
+        licence = licence_key(h.name, run.knobs.qm_licence_file)
+    except (AppConfigError, OSError) as exc:
+        problem, _, fix = str(exc).partition("; ")
+        found.append(Finding(h.name, "QueueMetrics licence", problem, fix or "make the file readable here"))
+        licence = ""
+    if licence is None and run.knobs.qm_app_mode in ("war", "loway"):
+        found.append(Finding(h.name, "QueueMetrics licence", "no licence key given: the node keeps the one it has",
+                             f"set qm_licence_file for {h.name} (node A the main licence, node B its hot-backup "
+                             f"one) or {licence_env(h.name)}", warning=True))
     if run.platform is None:
-        return []
+        return found
     try:
         tomcat_for(run.platform, run.knobs.qm_app_mode)
     except AppConfigError as exc:
-        return [Finding(h.name, "qm_app_mode", str(exc).partition("; ")[0], str(exc).partition("; ")[2])]
-    return []
+        found.append(Finding(h.name, "qm_app_mode", str(exc).partition("; ")[0], str(exc).partition("; ")[2]))
+    return found
 
 
 def check_whole_cluster() -> list[Finding]:

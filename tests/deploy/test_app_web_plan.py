@@ -299,3 +299,41 @@ def test_setting_jdbc_url_in_a_missing_web_xml_is_an_error(tmp_path):
     write = subprocess.run([sys.executable, "-c", PARAM_SCRIPT, missing, "JDBC_URL", "jdbc:x"],
                            capture_output=True, text=True)
     assert write.returncode == 1 and f"{missing} is missing" in write.stderr
+
+
+# ---------------------------------------------------------------- licences (main on node A, hot backup on node B)
+
+
+def test_each_node_gets_its_own_licence_key_in_web_xml(state_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("QMHA_LICENCE__FAKE_NODE_A", "QM-MAIN-1234")
+    monkeypatch.setenv("QMHA_LICENCE__FAKE_NODE_B", "QM-HOTBACKUP-5678")
+    ops = app_ops("debian12", state_dir)
+    a = find(ops["node-a"], r"Stand-in WEB-INF/web\.xml").text
+    b = find(ops["node-b"], r"Stand-in WEB-INF/web\.xml").text
+    assert "<param-name>LICENZA_ARCHITETTURA</param-name>\n    <param-value>QM-MAIN-1234</param-value>" in a
+    assert "QM-HOTBACKUP-5678" in b and "QM-MAIN-1234" not in b
+
+
+def test_war_web_xml_gets_the_nodes_licence_key(state_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("QMHA_LICENCE__FAKE_NODE_A", "QM-MAIN-1234")
+    war = tmp_path / "qm.war"
+    with zipfile.ZipFile(war, "w") as z:
+        z.writestr("WEB-INF/web.xml", "<web-app><context-param><param-name>JDBC_URL</param-name><param-value>x"
+                   "</param-value></context-param><context-param><param-name>LICENZA_ARCHITETTURA</param-name>"
+                   "<param-value></param-value></context-param></web-app>")
+    app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=str(war))
+    unpacked = (state_dir / "webapp" / "@fake/node-a" / "queuemetrics" / "WEB-INF" / "web.xml").read_text()
+    assert "<param-name>LICENZA_ARCHITETTURA</param-name><param-value>QM-MAIN-1234</param-value>" in unpacked
+
+
+def test_loway_web_xml_gets_the_licence_key_in_place(state_dir, monkeypatch):
+    monkeypatch.setenv("QMHA_LICENCE__FAKE_NODE_B", "QM-HOTBACKUP-5678")
+    ops = app_ops("centos7", state_dir, qm_app_mode="loway")["node-b"]
+    op = find(ops, "Licence key in QueueMetrics' web.xml")
+    assert "LICENZA_ARCHITETTURA" in op.text and "QM-HOTBACKUP-5678" not in op.text  # hidden in the command shown
+
+
+def test_without_a_licence_the_node_keeps_the_key_it_has(state_dir):
+    ops = run(app.configure, "debian12", state_dir,
+              responses={re.compile(r"web\.xml LICENZA_ARCHITETTURA$"): "QM-ENTERED-ON-THE-PAGE"})["node-a"]
+    assert "<param-value>QM-ENTERED-ON-THE-PAGE</param-value>" in find(ops, r"Stand-in WEB-INF/web\.xml").text

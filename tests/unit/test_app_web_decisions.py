@@ -267,3 +267,18 @@ def test_knobs_reach_the_configuration():
     assert "server 127.0.0.1:9080 " in text and "server 127.0.0.1:9081 backup;" in text
     assert "listen 127.0.0.1:9081;" in text and "https://192.168.1.6:9443;" in text
     assert "max-age=600" in text and "proxy_connect_timeout 3s;" in text
+
+
+def test_licence_key_from_the_environment_wins_over_the_file(tmp_path):
+    key = tmp_path / "node-a.key"
+    key.write_text("QM-FROM-FILE\n")
+    assert webapp.licence_key("node-a", str(key), environ={}) == "QM-FROM-FILE"
+    assert webapp.licence_key("node-a", str(key), environ={"QMHA_LICENCE_NODE_A": "QM-FROM-ENV"}) == "QM-FROM-ENV"
+    assert webapp.licence_key("node-a", None, environ={}) is None
+
+
+def test_a_licence_file_holding_more_than_the_key_is_refused(tmp_path):
+    key = tmp_path / "node-a.key"
+    key.write_text("Licence for ACME: QM-1234\n")
+    with pytest.raises(tomcat_mod.AppConfigError, match="not one word"):
+        webapp.licence_key("node-a", str(key), environ={})

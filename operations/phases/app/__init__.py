@@ -18,11 +18,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
 from ... import certificates, paths
 from ...context import Run
+from ...facts.webapp import ContextParam
 from ...platform import install_packages
 from ...render import config_file
 from ...secret_files import secret_file
@@ -72,15 +74,18 @@ def configure(run: Run):
                                      path=f"{tomcat.lib_dir}/{Path(p.jdbc_jar).name}", target=p.jdbc_jar))
 
     webapp_dir = paths.webapp_dir(tomcat.webapps_dir)
-    hide = webapp.spellings(secrets["db_app_password"])
+    # the key the inventory gives this node, else the one it has (entered on QueueMetrics' licence page)
+    licence = webapp.licence_key(host.name, k.qm_licence_file) or host.get_fact(
+        ContextParam, path=f"{webapp_dir}/{webapp.WEB_XML}", param=webapp.LICENCE_PARAM)
+    hide = webapp.spellings(secrets["db_app_password"]) + ([licence] if licence else [])
     if mode != "loway":
         files.directory(name=webapp_dir, path=webapp_dir, user="root", group="root", mode="0755")
     if mode == "standin":
-        restart_on += webapp.standin(tomcat, webapp_dir, url, hide)
+        restart_on += webapp.standin(tomcat, webapp_dir, url, hide, licence)
     elif mode == "war":
-        restart_on += webapp.war(tomcat, webapp_dir, url, hide, run)
+        restart_on += webapp.war(tomcat, webapp_dir, url, hide, run, licence)
     else:
-        restart_on += webapp.loway_jdbc(webapp_dir, url)
+        restart_on += webapp.loway_jdbc(webapp_dir, url, licence)
 
     restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
     systemd.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,

@@ -101,9 +101,33 @@ def spellings(secret: str) -> list[str]:
     return [secret, quote_plus(secret), escape(quote_plus(secret)), escape(secret, {'"': "&quot;"})]
 
 
-def web_xml_standin(url: str) -> str:
-    """The stand-in webapp's WEB-INF/web.xml with JDBC_URL set to URL."""
-    return render("queuemetrics/web.xml.j2", jdbc_url=url)
+def web_xml_standin(url: str, licence: str = "") -> str:
+    """The stand-in webapp's WEB-INF/web.xml with JDBC_URL set to URL and the licence key LICENCE."""
+    return render("queuemetrics/web.xml.j2", jdbc_url=url, licence=licence or "")
+
+
+#: the context parameter of WEB-INF/web.xml QueueMetrics reads its licence key from
+LICENCE_PARAM = "LICENZA_ARCHITETTURA"
+
+
+def licence_env(host_name: str) -> str:
+    """``QMHA_LICENCE_<HOST>``: the environment variable that gives HOST_NAME's licence key."""
+    return "QMHA_LICENCE_" + re.sub(r"[^A-Za-z0-9]", "_", host_name).upper()
+
+
+def licence_key(host_name: str, licence_file: str | None, environ=None) -> str | None:
+    """HOST_NAME's licence key: ``QMHA_LICENCE_<HOST>`` from the environment, else the first line of
+    LICENCE_FILE; None when neither gives one (the node keeps the key it has)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    value = environ.get(licence_env(host_name)) or (Path(licence_file).read_text() if licence_file else "")
+    value = value.strip()
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        where = licence_env(host_name) if environ.get(licence_env(host_name)) else licence_file
+        raise AppConfigError(f"the licence key in {where} is not one word; "
+                             "put the key alone there, on one line")
+    return value or None
 
 
 def set_context_param(web_xml: str, name: str, value: str) -> str:
@@ -121,8 +145,9 @@ def set_context_param(web_xml: str, name: str, value: str) -> str:
     return pattern.sub(lambda m: m.group(1) + escape(value) + m.group(3), web_xml, count=1)
 
 
-def unpack_war(war: Path, work_dir: Path, jdbc_url_value: str) -> Path:
-    """The customer's WAR (file or directory) unpacked into WORK_DIR with JDBC_URL set; its path.
+def unpack_war(war: Path, work_dir: Path, jdbc_url_value: str, params: dict[str, str] | None = None) -> Path:
+    """The customer's WAR (file or directory) unpacked into WORK_DIR with JDBC_URL (and the other
+    context parameters PARAMS) set; its path.
 
     A WAR file is unpacked again only when its content changed.
     """
@@ -149,16 +174,23 @@ def unpack_war(war: Path, work_dir: Path, jdbc_url_value: str) -> Path:
     web_xml = target / "WEB-INF" / "web.xml"
     if not web_xml.exists():
         raise AppConfigError(f"{war} has no WEB-INF/web.xml: is it a QueueMetrics webapp?")
-    web_xml.write_text(set_context_param(web_xml.read_text(), "JDBC_URL", jdbc_url_value))
+    text = set_context_param(web_xml.read_text(), "JDBC_URL", jdbc_url_value)
+    for name, value in (params or {}).items():
+        text = set_context_param(text, name, value)
+    web_xml.write_text(text)
     return target
 
 
 @operation()
-def context_param(path: str, param: str, value: str):
-    """Set context parameter PARAM of the web.xml at PATH (installed by a package) to VALUE.
+def context_param(path: str, param: str, value: str | None):
+    """Set context parameter PARAM of the web.xml at PATH (installed by a package) to VALUE
+    (None: leave it as it is).
 
     + path: WEB-INF/web.xml on the node; it may appear only during this run (package install)
     """
+    if value is None:
+        host.noop(f"{param} in {path} is left as it is")
+        return
     if host.get_fact(ContextParam, path=path, param=param) == value:
         host.noop(f"{param} in {path} is already set")
         return
@@ -217,8 +249,8 @@ def war_names(unpacked: Path) -> list[str]:
                   if p.is_file() and str(p.relative_to(unpacked)) not in apart)
 
 
-def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
-    """The lab's stand-in webapp at WEBAPP, its web.xml holding URL (HIDE masked in --diff)."""
+def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str], licence: str | None) -> list:
+    """The lab's stand-in webapp at WEBAPP, its web.xml holding URL and LICENCE (HIDE masked in --diff)."""
     changed = [files.directory(name=f"{webapp}/WEB-INF", path=f"{webapp}/WEB-INF", user="root",
                                group="root", mode="0755")]
     for rel in STANDIN_FILES:
@@ -227,18 +259,19 @@ def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str]) -> list:
     seeded_file(name=f"Stand-in {PROPERTIES} (installed once)", src=str(paths.STANDIN / PROPERTIES),
                 dest=f"{webapp}/{PROPERTIES}", user=tomcat.user, group=tomcat.user, mode=paths.PROPERTIES_MODE)
     changed.append(secret_file(name="Stand-in WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/WEB-INF/web.xml",
-                               content=web_xml_standin(url), secrets=hide,
+                               content=web_xml_standin(url, licence), secrets=hide,
                                user="root", group=tomcat.user, mode="0640"))
     return changed
 
 
-def war(tomcat: Tomcat, webapp: str, url: str, hide: list[str], run: Run) -> list:
-    """The customer's WAR, unpacked on this machine with URL set, synced to WEBAPP."""
+def war(tomcat: Tomcat, webapp: str, url: str, hide: list[str], run: Run, licence: str | None) -> list:
+    """The customer's WAR, unpacked on this machine with URL (and LICENCE) set, synced to WEBAPP."""
     source = run.knobs.qm_app_war
     if not source:
         raise AppConfigError("qm_app_mode is 'war' but qm_app_war is not set; point it at the "
                              "QueueMetrics WAR file or unpacked directory on this machine")
-    unpacked = unpack_war(Path(source), paths.control_webapp(run.control_dir, host.name), url)
+    unpacked = unpack_war(Path(source), paths.control_webapp(run.control_dir, host.name), url,
+                          {LICENCE_PARAM: licence} if licence else {})
     # web.xml (it holds the database password) apart, so that --diff masks the password; the
     # settings apart too: installed once, then QueueMetrics' and the sync's
     changed = [files.sync(name="QueueMetrics webapp", src=str(unpacked), dest=webapp, user="root",
@@ -261,7 +294,9 @@ def loway_package(p: Platform, repo_url: str) -> list:
             install_packages(p, ["queuemetrics"], name="QueueMetrics (Loway's package)")]
 
 
-def loway_jdbc(webapp: str, url: str) -> list:
-    """JDBC_URL set in the web.xml Loway's package installed (an error when there is none)."""
+def loway_jdbc(webapp: str, url: str, licence: str | None) -> list:
+    """JDBC_URL (and LICENCE) set in the web.xml Loway's package installed (an error when there is none)."""
     return [context_param(name="JDBC_URL in QueueMetrics' web.xml", path=f"{webapp}/{WEB_XML}",
-                          param="JDBC_URL", value=url)]
+                          param="JDBC_URL", value=url),
+            context_param(name="Licence key in QueueMetrics' web.xml", path=f"{webapp}/{WEB_XML}",
+                          param=LICENCE_PARAM, value=licence)]
