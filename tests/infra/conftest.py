@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from operations.cluster import Cluster, NodeSpec
-from operations.platform import Platform, for_distribution
 from drill import hosts as remote
+from operations import knobs as knobs_mod
+from operations.cluster import Cluster, NodeSpec
+from operations.phases.app.tomcat import tomcat_for
+from operations.platform import Platform, Tomcat, for_distribution
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = REPO / "inventories" / "lab.py"
@@ -42,12 +44,26 @@ def ssh_config_file(inventory_hosts, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def cluster_spec(inventory_hosts) -> Cluster:
+    read = [knobs_mod.read(h.name, h.data) for h in inventory_hosts]
     nodes = tuple(
-        NodeSpec(host_name=h.name, fqdn=h.data["qm_node_fqdn"], address=h.data["qm_node_address"],
-                 ssh_port=int(h.data.get("ssh_port") or 22))
-        for h in inventory_hosts
+        NodeSpec(host_name=h.name, fqdn=k.qm_node_fqdn, address=k.qm_node_address,
+                 ssh_port=knobs_mod.connection(h.name, h.data).port)
+        for h, k in zip(inventory_hosts, read)
     )
-    return Cluster(fqdn=inventory_hosts[0].data["qm_cluster_fqdn"], nodes=nodes)  # type: ignore[arg-type]
+    return Cluster(fqdn=read[0].qm_cluster_fqdn, nodes=nodes)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def knobs(node_index, inventory_hosts) -> knobs_mod.Knobs:
+    """The node's knobs, as the deploy reads them from the same inventory."""
+    h = inventory_hosts[node_index]
+    return knobs_mod.read(h.name, h.data)
+
+
+@pytest.fixture(scope="session")
+def tomcat(platform, knobs) -> Tomcat:
+    """The Tomcat of the node's install mode (Loway's in ``loway`` mode, the distribution's otherwise)."""
+    return tomcat_for(platform, knobs.qm_app_mode)
 
 
 @pytest.fixture(scope="session", params=[0, 1], ids=["node0", "node1"])

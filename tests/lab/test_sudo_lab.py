@@ -112,3 +112,18 @@ def test_wrong_sudo_password_stops_before_any_change(converged, sudo_user):
     assert "incorrect password" in run.output and "QMHA_SUDO_PASSWORD" in run.output
     assert "nothing was changed on any node" in run.output
     assert {n: converged.on(n, f"sha256sum {WEB_XML}") for n in converged.names} == before
+
+
+def test_the_testinfra_checks_pass_as_the_sudo_user(converged, sudo_user):
+    """The design card's checks after install, against the same inventory, connected as 'qm' with
+    sudo's password from the environment (it reaches sudo on stdin, never a command line)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**converged.env, "QMHA_LAB_SSH_USER": USER, "QMHA_SUDO_PASSWORD": sudo_user}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/infra"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and " failed" not in proc.stdout
