@@ -314,6 +314,7 @@ class Knobs:
     qm_hsts_max_age: int = form(Number(low=0, high=10**9))
     # SSH
     qm_ssh_password_login: bool | None = form(Flag(optional=True))
+    qm_installer_public_key: str | None = form(LocalFile(optional=True, example="'keys/installer.pub'"))
     # firewall
     qm_firewall_ssh_sources: tuple[str, ...] = form(ListOf(item=Network(), example="'203.0.113.7/32'"))
     # configuration sync
@@ -423,6 +424,8 @@ class Connection:
     user: str
     sudo: bool
     sudo_password: str | None = field(default=None, repr=False)
+    #: the private key file the deploy connects with (``ssh_key``), if the inventory names one
+    key_file: str | None = None
 
 
 def connection(host_name: str, data) -> Connection:
@@ -433,4 +436,4 @@ def connection(host_name: str, data) -> Connection:
         port = 22
     return Connection(hostname=str(data.get("ssh_hostname") or host_name), port=port,
                       user=str(data.get("ssh_user") or "root"), sudo=bool(data.get("_sudo")),
-                      sudo_password=data.get("_sudo_password"))
+                      sudo_password=data.get("_sudo_password"), key_file=data.get("ssh_key"))

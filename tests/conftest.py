@@ -56,10 +56,11 @@ class Lab:
         return {**os.environ, "QMHA_LAB_STATE": str(self.cfg.state_file)}
 
     def deploy(self, *args: str, inventory: str | None = None, timeout: float = 900, yes: bool = True,
-               env: dict[str, str] | None = None) -> DeployRun:
+               env: dict[str, str] | None = None, deploy_file: str = "deploy.py") -> DeployRun:
         """Run the deploy (``yes=False``: with pyinfra's change detection, as a preview needs; ENV:
-        variables added to the environment, such as a ``QMHA_<SECRET>``)."""
-        cmd = [PYINFRA, *(["-y"] if yes else []), inventory or self.inventory, "deploy.py", *args]
+        variables added to the environment, such as a ``QMHA_<SECRET>``; DEPLOY_FILE: another of the
+        project's pyinfra files, such as ``handover.py``)."""
+        cmd = [PYINFRA, *(["-y"] if yes else []), inventory or self.inventory, deploy_file, *args]
         proc = subprocess.run(cmd, cwd=REPO, env={**self.env, **(env or {})}, capture_output=True, text=True,
                               timeout=timeout)
         return DeployRun(proc.returncode, proc.stdout + proc.stderr)

@@ -55,6 +55,7 @@ qm_hsts_max_age = 31536000      # Strict-Transport-Security max-age in seconds (
 
 # --- SSH ---
 qm_ssh_password_login = None    # False: sshd refuses password logins (keys only); None: leave sshd as it is
+qm_installer_public_key = None  # handover.py: the installer's public key file; None: derived from the inventory's ssh_key
 
 # --- firewall (80/443 open; database and Tomcat's peer connector open to the peer only) ---
 qm_firewall_ssh_sources = []    # networks allowed to SSH (e.g. ["203.0.113.7/32"]); empty: SSH open to all

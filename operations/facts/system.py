@@ -145,3 +145,36 @@ class SshClientAddress(FactBase):
     def process(self, output) -> str | None:
         value = "\n".join(output).strip()
         return value or None
+
+
+class LoginMethods(FactBase):
+    """How USER can still log in over SSH: the key lines of its ``authorized_keys``, whether sshd
+    accepts passwords (``sshd -T``) and whether USER has a usable password.
+
+    .. code:: python
+
+        host.get_fact(LoginMethods, user="qm")
+        # {"keys": ["ssh-ed25519 AAAA... installer"], "password_login": False, "has_password": True}
+    """
+
+    def command(self, user: str) -> StringCommand:
+        script = (
+            'home=$(getent passwd "$1" | cut -d: -f6); echo "-- keys"; '
+            'grep -E "^[^#]*(ssh-|ecdsa-|sk-)" "$home/.ssh/authorized_keys" 2>/dev/null; '
+            'echo "-- sshd"; sshd -T 2>/dev/null | grep -i "^passwordauthentication"; '
+            'echo "-- password"; passwd -S "$1" 2>/dev/null | cut -d" " -f2; true'
+        )
+        return StringCommand("sh", "-c", QuoteString(script), "login-methods", QuoteString(user))
+
+    @staticmethod
+    def default() -> dict:
+        return {"keys": [], "password_login": False, "has_password": False}
+
+    def process(self, output) -> dict:
+        sections = split_sections(output, ("keys", "sshd", "password"))
+        return {
+            "keys": [line.strip() for line in sections.get("keys", []) if line.strip()],
+            "password_login": any(line.split()[-1].lower() == "yes" for line in sections.get("sshd", []) if line.split()),
+            # passwd -S: P (usable password), L (locked), NP (none); "PS" on EL
+            "has_password": any(line.strip() in ("P", "PS") for line in sections.get("password", [])),
+        }

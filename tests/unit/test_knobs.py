@@ -10,7 +10,7 @@ from operations import knobs
 
 REPO = Path(__file__).resolve().parents[2]
 READERS = [*(REPO / "operations").rglob("*.py"), *(REPO / "drill").rglob("*.py"), *(REPO / "lab").rglob("*.py"),
-           REPO / "deploy.py"]
+           REPO / "deploy.py", REPO / "handover.py"]
 
 
 NODE_A = {"qm_cluster_fqdn": "queuemetrics.mycompany.com", "qm_node_fqdn": "node-a.mycompany.com",
