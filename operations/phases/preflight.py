@@ -262,8 +262,9 @@ def check_tls(run: Run, hosts=()) -> list[Finding]:
                       "use an RSA certificate (qm-ha generates RSA ones; remove an older generated tls/ "
                       "folder of the cluster's state to have it made again)", warning=True)
               for name, p in platforms.items() if p is not None and not p.db_serves_ecdsa]
-    missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)],
-                          [n.address for n in cluster.nodes])
+    # names only: every peer is verified by its node FQDN (nginx's hop, replication), so a bought
+    # certificate naming the cluster and node FQDNs (or a wildcard over them) is enough
+    missing = certificates.check_names(material, [cluster.fqdn, *(n.fqdn for n in cluster.nodes)], [])
     if not missing:
         return result
     return result + [Finding("control machine", "TLS certificate covers the cluster",

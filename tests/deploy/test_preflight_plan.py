@@ -155,3 +155,33 @@ def test_the_customer_example_states_a_mode_that_is_queuemetrics():
     for h in inventory_hosts(REPO / "inventories/customer.py"):
         k = knobs.read(h.name, h.data)
         assert k.qm_app_mode in ("war", "loway") and not k.qm_lab
+
+
+def bought_material(tmp_path, dns):
+    """A certificate as a CA sells it: DNS names only, no IP entries."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.unit.test_certificates import make_cert, write_cert, write_key
+
+    ca_key, key = rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
+    ca = make_cert(ca_key, "Customer CA", ca=True)
+    cert = make_cert(key, dns[0], issuer=ca, issuer_key=ca_key, dns=dns)
+    return {"qm_tls_cert": str(write_cert(tmp_path / "cert.pem", cert)),
+            "qm_tls_key": str(write_key(tmp_path / "key.pem", key)),
+            "qm_tls_ca": str(write_cert(tmp_path / "ca.pem", ca))}
+
+
+def test_a_bought_certificate_naming_the_cluster_and_node_fqdns_only_is_accepted(el7, tmp_path):
+    names = ["queuemetrics.mycompany.com", "node-a.mycompany.com", "node-b.mycompany.com"]
+    assert plan(el7, tmp_path / "run", **bought_material(tmp_path, names))["node-a"]
+
+
+def test_a_wildcard_certificate_over_the_names_is_accepted(el7, tmp_path):
+    assert plan(el7, tmp_path / "run", **bought_material(tmp_path, ["*.mycompany.com"]))["node-a"]
+
+
+def test_a_certificate_missing_a_node_fqdn_is_refused(el7, tmp_path):
+    message = refused(el7, tmp_path / "run", **bought_material(tmp_path, ["queuemetrics.mycompany.com",
+                                                                          "node-a.mycompany.com"]))
+    assert "does not cover node-b.mycompany.com. Fix: have the certificate reissued" in message
+    assert "192.168.1" not in message.split("does not cover")[1].split(".")[0]

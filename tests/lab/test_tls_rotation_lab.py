@@ -1,6 +1,7 @@
-"""The customer's certificate replaces the cluster's self-signed one on a running cluster: after one
-re-run every service that uses it (nginx, Tomcat's peer connector, MariaDB) serves the new one and
-replication keeps running; going back to the self-signed certificate works the same way."""
+"""The customer's certificate (DNS names only, as bought) replaces the cluster's self-signed one on
+a running cluster: after one re-run every service that uses it (nginx, Tomcat's peer connector,
+MariaDB) serves the new one and replication keeps running, each peer verified by its node FQDN;
+going back to the self-signed certificate works the same way."""
 
 from __future__ import annotations
 
@@ -45,9 +46,17 @@ def replicating_both_ways(lab) -> None:
 
 @pytest.fixture(scope="module")
 def customer_tls(lab, tmp_path_factory):
-    """A certificate from another CA, as a customer would bring it, for the lab's names."""
-    nodes = [{"name": n["name"], "fqdn": n["fqdn"], "address": n["address"]} for n in lab.state["nodes"]]
-    return certificates.ensure_self_signed(tmp_path_factory.mktemp("customer-tls"), lab.fqdn, nodes)
+    """A certificate as a customer buys it, from a CA of the test's own: the cluster FQDN and both
+    node FQDNs as DNS names, no IP entries (public CAs issue none for private addresses)."""
+    folder = tmp_path_factory.mktemp("customer-tls")
+    ca_cert, ca_key = certificates._issue_ca("customer")
+    key = certificates._new_key()
+    cert = certificates._issue_server(ca_cert, ca_key, key, [lab.fqdn, *(n["fqdn"] for n in lab.state["nodes"])], [])
+    certificates._write_pair(folder / "ca.crt", folder / "ca.key", ca_cert, ca_key)
+    certificates._write_pair(folder / "cluster.crt", folder / "cluster.key", cert, key)
+    assert not cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.IPAddress)
+    return certificates.load_customer(folder / "cluster.crt", folder / "cluster.key", ca_path=folder / "ca.crt")
 
 
 @pytest.fixture(scope="module")

@@ -382,3 +382,20 @@ def test_55_broken_channel_report():
 
 def test_flag_reads_text_values():
     assert knobs.Flag().parse("True") and not knobs.Flag().parse("False") and not knobs.Flag().parse("no")
+
+
+def test_a_channel_names_its_peer_by_fqdn_where_the_server_checks_names():
+    assert rplan.master_host("192.168.1.6", "node-b.mycompany.com", GTID) == "node-b.mycompany.com"
+    assert rplan.master_host("192.168.1.6", "node-b.mycompany.com", FILE) == "192.168.1.6"  # 5.5 checks no name
+
+
+def test_a_channel_naming_its_peer_by_address_is_renamed_in_place():
+    a, b = nodes_from(deb("a"), deb("b"))
+    b = rplan.NodeFacts(**{**b.__dict__, "fqdn": "node-b.mycompany.com"})
+    a = rplan.NodeFacts(**{**a.__dict__, "fqdn": "node-a.mycompany.com"})
+    plan = rplan.make_plan([a, b], GTID, "queuemetrics")
+    assert plan.states["node-a"].kind == "drift" and "MASTER_HOST" in plan.states["node-a"].detail
+    assert plan.retune == ["node-a", "node-b"] and not plan.target and not plan.problems
+    sql = statements.retune_sql(GTID, "pw", "node-b.mycompany.com")
+    assert "MASTER_HOST = 'node-b.mycompany.com'" in sql[1] and "MASTER_LOG" not in sql[1]
+    assert "MASTER_HOST" not in statements.retune_sql(FILE, "pw", "node-b.mycompany.com")[1]

@@ -31,7 +31,7 @@ def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: s
     accounts = h.get_fact(DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
     marker = h.get_fact(FileContents, path=paths.DUMP_MARKER) if server["installed"] else None
     channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
-    return NodeFacts(name=h.name, address=node.address, server=server, status=status,
+    return NodeFacts(name=h.name, address=node.address, fqdn=node.fqdn, server=server, status=status,
                      tables=(accounts or {}).get("tables", 0),
                      dump_marker=(marker or [None])[0], channel_password=channel_password,
                      repl_account_current=replication_account_current(accounts, peer_address,

@@ -42,9 +42,20 @@ class ChannelState:
     detail: str = ""
 
 
+def master_host(peer_address: str, peer_fqdn: str | None, caps: Capabilities) -> str:
+    """How a channel names its peer: by the peer's node FQDN where the server checks the peer
+    certificate's names (so a certificate naming the node FQDNs only, as a bought one does, is
+    verified), by its address on a server that checks no name (5.5)."""
+    return peer_fqdn if peer_fqdn and caps.verify_peer_name else peer_address
+
+
 def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilities,
-                  stale_password: bool = False, peer_account_changes: bool = False) -> ChannelState:
+                  stale_password: bool = False, peer_account_changes: bool = False,
+                  peer_fqdn: str | None = None) -> ChannelState:
     """The kind of this node's channel from its peer, and why.
+
+    The peer is PEER_ADDRESS or PEER_FQDN; a channel naming it otherwise than ``master_host`` wants
+    (an address where the FQDN belongs) is drift, corrected in place.
 
     STALE_PASSWORD: the channel logs in with another password than the cluster's (``ChannelPassword``);
     PEER_ACCOUNT_CHANGES: this run corrects the replication account on the peer (missing, or another
@@ -62,7 +73,7 @@ def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilit
         f"Last_{kind}_Errno {ch[f'last_{kind.lower()}_errno']}: {ch[f'last_{kind.lower()}_error']}"
         for kind in ("IO", "SQL") if ch[f"last_{kind.lower()}_errno"]
     )
-    if ch["master_host"] != peer_address:
+    if ch["master_host"] not in (peer_address, peer_fqdn or peer_address):
         return ChannelState("broken", f"the channel replicates from {ch['master_host']}, not the peer {peer_address}")
     want_gtid = "Slave_Pos" if caps.gtid else "No"
     if caps.gtid and ch["using_gtid"] != want_gtid:
@@ -75,6 +86,7 @@ def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilit
         return ChannelState("drift", f"settings differ: {why} (the peer refuses the login: {errors})")
     if sql_ok and io_ok:
         drift = [name for name, ok in (
+            ("MASTER_HOST", ch["master_host"] == master_host(peer_address, peer_fqdn, caps)),
             ("MASTER_SSL", ch["ssl"]),
             ("MASTER_SSL_CA", ch["ssl_ca"] == paths.TLS["ca"]),
             ("MASTER_SSL_VERIFY_SERVER_CERT", ch["ssl_verify_server_cert"] == caps.verify_peer_name),
@@ -103,6 +115,8 @@ class NodeFacts:
     channel_password: str | None = None
     #: whether this node's replication account for its peer has the cluster's password (None: unknown)
     repl_account_current: bool | None = None
+    #: the node FQDN (None: its peer's channel names it by address)
+    fqdn: str | None = None
 
 
 @dataclass
@@ -154,6 +168,7 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
     for n in nodes:
         stale = password is not None and n.channel_password is not None and n.channel_password != password
         plan.states[n.name] = channel_state(n.server, n.status, peer_of[n.name].address, caps, stale,
+                                            peer_fqdn=peer_of[n.name].fqdn,
                                             peer_account_changes=peer_of[n.name].repl_account_current is False)
     st = plan.states
     if resync is not None and resync not in by_name:

@@ -65,9 +65,11 @@ def point_sql(caps: Capabilities, master_address: str, password: str) -> list[st
     return statements + ["START SLAVE"]
 
 
-def retune_sql(caps: Capabilities, password: str) -> list[str]:
-    """Statements that correct a healthy channel's settings, keeping its host and position."""
-    options = [
+def retune_sql(caps: Capabilities, password: str, host: str | None = None) -> list[str]:
+    """Statements that correct a healthy channel's settings, keeping its position; HOST: the peer's
+    new name (GTID mode only: a new MASTER_HOST drops a file/position channel's position)."""
+    options = [f"MASTER_HOST = {sql_string(host)}"] if host and caps.gtid else []
+    options += [
         f"MASTER_USER = {sql_string(REPLICATION_USER)}", f"MASTER_PASSWORD = {sql_string(password)}",
         f"MASTER_CONNECT_RETRY = {CONNECT_RETRY_S}", "MASTER_SSL = 1",
         f"MASTER_SSL_CA = {sql_string(paths.TLS['ca'])}",

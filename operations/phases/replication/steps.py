@@ -26,7 +26,7 @@ from ...context import Run
 from ...elevated import as_inventory_says
 from ...facts.mariadb import MariadbServer, ReplicationStatus
 from ...mariadb import Capabilities, capabilities, run_sql, sql_string, sql_upload
-from .plan import Plan, channel_state, dump_identity
+from .plan import Plan, channel_state, dump_identity, master_host
 from .statements import (dump_command, keep_copy_command, point_sql, retune_sql, seed_command, seed_sql,
                          wait_command)
 
@@ -39,7 +39,12 @@ def _healthy(run: Run) -> bool:
     p = run.platform
     server = host.get_fact(MariadbServer, client=p.db_client)
     status = host.get_fact(ReplicationStatus, client=p.db_client) if server["installed"] else {}
-    return channel_state(server, status, run.peer.address, _caps(run)).kind == "healthy"
+    return channel_state(server, status, run.peer.address, _caps(run), peer_fqdn=run.peer.fqdn).kind == "healthy"
+
+
+def _peer(run: Run) -> str:
+    """How this node's channel names its peer (``plan.master_host``)."""
+    return master_host(run.peer.address, run.peer.fqdn, _caps(run))
 
 
 @operation()
@@ -98,7 +103,7 @@ def seed_from_peer(plan: Plan, run: Run):
     """On ``plan.target``: replace this node's copy with the source's dump and replicate from the source."""
     if host.name != plan.target:
         return
-    before, after = seed_sql(_caps(run), run.peer.address, run.secrets["db_replication_password"])
+    before, after = seed_sql(_caps(run), _peer(run), run.secrets["db_replication_password"])
     yield FunctionCommand(_copy_seed, (plan.source, paths.SEED_DUMP), {})
     upload_before, sql_before = sql_upload(before, "seed-before")
     upload_after, sql_after = sql_upload(after, "seed-after")
@@ -114,7 +119,7 @@ def point_at_peer(plan: Plan, run: Run):
         return
     if plan.target is None and _healthy(run):
         return
-    yield from run_sql(point_sql(_caps(run), run.peer.address, run.secrets["db_replication_password"]),
+    yield from run_sql(point_sql(_caps(run), _peer(run), run.secrets["db_replication_password"]),
                        run.platform.db_client, "point")
 
 
@@ -127,7 +132,9 @@ def channel_settings(plan: Plan, run: Run):
     if host.name in plan.start:
         yield from run_sql(["START SLAVE"], run.platform.db_client, "start")
     else:
-        yield from run_sql(retune_sql(_caps(run), run.secrets["db_replication_password"]),
+        channel = host.get_fact(ReplicationStatus, client=run.platform.db_client).get("channel") or {}
+        rehost = _peer(run) if channel.get("master_host") != _peer(run) else None
+        yield from run_sql(retune_sql(_caps(run), run.secrets["db_replication_password"], rehost),
                            run.platform.db_client, "retune")
 
 
