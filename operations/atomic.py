@@ -1,4 +1,5 @@
-"""Files on the control machine written whole or not at all (temp file, fsync, rename)."""
+"""Files on the control machine: written whole or not at all (temp file, fsync, rename), and named
+by their content (what a marker on a node records of a file put there once)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,21 @@ def write_atomic(path: Path, data: bytes, mode: int) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def identity(path: str | Path | None) -> str | None:
+    """``<sha256>  <file name>`` of the file at PATH (None for no path): what a node's marker records.
+
+    .. code:: python
+
+        identity("backup/queuemetrics.sql.gz")   # "9f86d0...  queuemetrics.sql.gz"
+    """
+    if not path:
+        return None
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"{digest.hexdigest()}  {Path(path).name}"

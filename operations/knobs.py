@@ -300,6 +300,8 @@ class Knobs:
     qm_app_mode: str = form(Choice(words=APP_MODES, example="'war' (with qm_app_war) or 'loway' (Loway's package, EL)"))
     qm_app_war: str | None = form(LocalFile(optional=True, directory_too=True, example="'queuemetrics-24.10.war'"))
     qm_loway_repo_url: str = form(Url(example="'http://yum.loway.ch/loway.repo'"))
+    qm_import_properties: str | None = form(LocalFile(optional=True, example="'old-server/configuration.properties'"))
+    qm_import_web_xml: str | None = form(LocalFile(optional=True, example="'old-server/web.xml'"))
     qm_licence_file: str | None = form(LocalFile(optional=True, example="'licences/node-a.key'"))
     qm_jdbc_driver: str | None = form(Choice(optional=True, words=JDBC_DRIVERS))
     qm_jdbc_connect_timeout_ms: int = form(Number(low=100, high=600_000))

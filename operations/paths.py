@@ -75,6 +75,8 @@ SSH_HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
 CONTEXT = "queuemetrics"
 #: root-only: the files of the last WAR deployed (what a new WAR may remove; never what the webapp wrote)
 WAR_MANIFEST = f"{STATE}/war-files"
+#: which converted configuration.properties was put on the node (its SHA-256 and name)
+PROPERTIES_MARKER = f"{STATE}/properties-imported"
 #: configuration.properties' mode: QueueMetrics (its Tomcat's user) saves it, the sync user's group reads it
 PROPERTIES_MODE = "640"
 

@@ -337,3 +337,30 @@ def test_without_a_licence_the_node_keeps_the_key_it_has(state_dir):
     ops = run(app.configure, "debian12", state_dir,
               responses={re.compile(r"web\.xml LICENZA_ARCHITETTURA$"): "QM-ENTERED-ON-THE-PAGE"})["node-a"]
     assert "<param-value>QM-ENTERED-ON-THE-PAGE</param-value>" in find(ops, r"Stand-in WEB-INF/web\.xml").text
+
+
+# ---------------------------------------------------------------- converting an existing QueueMetrics
+
+
+def test_a_converted_installations_settings_reach_both_nodes_once(state_dir, tmp_path):
+    from operations.atomic import identity
+
+    old = tmp_path / "configuration.properties"
+    old.write_text("default.queue=100\n")
+    ops = app_ops("debian12", state_dir, qm_import_properties=str(old))
+    for node in ("node-a", "node-b"):
+        text = find(ops[node], "converted installation's configuration.properties").text
+        assert "upload /var/lib/tomcat10/webapps/queuemetrics/WEB-INF/configuration.properties\ndefault.queue=100" in text
+        assert "/var/lib/qm-ha/properties-imported" in text
+    done = run(app.configure, "debian12", state_dir, data={"qm_import_properties": str(old)},
+               responses={"cat /var/lib/qm-ha/properties-imported": identity(old)})
+    assert find(done["node-a"], "converted installation's configuration.properties").commands == []
+
+
+def test_a_converted_installations_licence_becomes_node_as(state_dir, tmp_path):
+    old = tmp_path / "web.xml"
+    old.write_text("<web-app><context-param><param-name>LICENZA_ARCHITETTURA</param-name>"
+                   "<param-value>QM-OLD-MAIN-42</param-value></context-param></web-app>")
+    ops = app_ops("debian12", state_dir, qm_import_web_xml=str(old))
+    assert "<param-value>QM-OLD-MAIN-42</param-value>" in find(ops["node-a"], r"Stand-in WEB-INF/web\.xml").text
+    assert "QM-OLD-MAIN-42" not in find(ops["node-b"], r"Stand-in WEB-INF/web\.xml").text

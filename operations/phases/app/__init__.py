@@ -75,8 +75,10 @@ def configure(run: Run):
 
     webapp_dir = paths.webapp_dir(tomcat.webapps_dir)
     # the key the inventory gives this node, else the one it has (entered on QueueMetrics' licence page)
-    licence = webapp.licence_key(host.name, k.qm_licence_file) or host.get_fact(
-        ContextParam, path=f"{webapp_dir}/{webapp.WEB_XML}", param=webapp.LICENCE_PARAM)
+    # (node A, converting an existing QueueMetrics: the licence its old web.xml holds)
+    licence = webapp.licence_key(host.name, k.qm_licence_file) or \
+        (webapp.imported_licence(k.qm_import_web_xml) if run.index == 0 else None) or \
+        host.get_fact(ContextParam, path=f"{webapp_dir}/{webapp.WEB_XML}", param=webapp.LICENCE_PARAM)
     hide = webapp.spellings(secrets["db_app_password"]) + ([licence] if licence else [])
     if mode != "loway":
         files.directory(name=webapp_dir, path=webapp_dir, user="root", group="root", mode="0755")
@@ -86,6 +88,12 @@ def configure(run: Run):
         restart_on += webapp.war(tomcat, webapp_dir, url, hide, run, licence)
     else:
         restart_on += webapp.loway_jdbc(webapp_dir, url, licence)
+
+    if k.qm_import_properties:  # converting an existing QueueMetrics: its settings, on both nodes, once
+        webapp.imported_once(name="The converted installation's configuration.properties (once)",
+                             src=k.qm_import_properties, dest=f"{webapp_dir}/{webapp.PROPERTIES}",
+                             marker=paths.PROPERTIES_MARKER, user=tomcat.user, group=tomcat.user,
+                             mode=paths.PROPERTIES_MODE)
 
     restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
     systemd.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,

@@ -41,6 +41,7 @@ from pyinfra.operations import files
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 from ... import paths
+from ...atomic import identity as file_identity
 from ...context import Run
 from ...facts.webapp import PARAM_SCRIPT, PYTHON, ContextParam
 from ...knobs import JDBC_DRIVERS
@@ -113,6 +114,22 @@ LICENCE_PARAM = "LICENZA_ARCHITETTURA"
 def licence_env(host_name: str) -> str:
     """``QMHA_LICENCE_<HOST>``: the environment variable that gives HOST_NAME's licence key."""
     return "QMHA_LICENCE_" + re.sub(r"[^A-Za-z0-9]", "_", host_name).upper()
+
+
+def context_value(web_xml: str, name: str) -> str | None:
+    """The value of context parameter NAME in WEB_XML's text (XML entities undone), or None."""
+    from xml.sax.saxutils import unescape
+
+    match = re.search(r"<param-name>\s*" + re.escape(name) + r"\s*</param-name>\s*<param-value>(.*?)</param-value>",
+                      web_xml, re.S)
+    return unescape(match.group(1)).strip() if match else None
+
+
+def imported_licence(web_xml_file: str | None) -> str | None:
+    """The licence key of the QueueMetrics being converted (its old web.xml), or None."""
+    if not web_xml_file:
+        return None
+    return context_value(Path(web_xml_file).read_text(errors="replace"), LICENCE_PARAM) or None
 
 
 def licence_key(host_name: str, licence_file: str | None, environ=None) -> str | None:
@@ -240,6 +257,27 @@ def war_files_tracked(webapp: str, manifest: str, names: list[str]):
     if list(previous) != list(names):
         yield from files.put._inner(src=StringIO("".join(f"{n}\n" for n in names)), dest=manifest,
                                     user="root", group="root", mode="600", create_remote_dir=False)
+
+
+@operation()
+def imported_once(src: str, dest: str, marker: str, user: str, group: str, mode: str):
+    """DEST replaced by SRC (the converted installation's file) once: MARKER records which file, so
+    later runs leave what QueueMetrics saved since alone. The copy it replaces is kept beside it
+    (``<dest>.before-import``).
+
+    .. code:: python
+
+        imported_once(src="old/configuration.properties", dest=".../configuration.properties",
+                      marker="/var/lib/qm-ha/properties-imported", user="tomcat", group="tomcat", mode="640")
+    """
+    identity = file_identity(src)
+    if (host.get_fact(FileContents, path=marker) or [None])[0] == identity:
+        host.noop(f"{src} was put on this node already")
+        return
+    if host.get_fact(File, path=dest):
+        yield StringCommand("cp", "-p", QuoteString(dest), QuoteString(f"{dest}.before-import"))
+    yield from files.put._inner(src=src, dest=dest, user=user, group=group, mode=mode, create_remote_dir=False)
+    yield StringCommand("printf", "'%s\\n'", QuoteString(identity), ">", QuoteString(marker))
 
 
 def war_names(unpacked: Path) -> list[str]:

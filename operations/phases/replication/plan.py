@@ -15,11 +15,10 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ... import paths
+from ...atomic import identity as dump_identity
 from ...mariadb import REPLICATION_USER, Capabilities
 
 #: seconds between a channel's reconnection attempts
@@ -141,17 +140,6 @@ class Plan:
     @property
     def changes(self) -> bool:
         return bool(self.import_on or self.target or self.point or self.start or self.retune)
-
-
-def dump_identity(path: str | None) -> str | None:
-    """``<sha256>  <file name>``: what the marker on the importing node records."""
-    if not path:
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return f"{digest.hexdigest()}  {Path(path).name}"
 
 
 def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: str | None = None,
