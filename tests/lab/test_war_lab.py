@@ -25,7 +25,7 @@ def build_war(path, driver: bytes, version: str, extra: dict[str, str]) -> str:
     with zipfile.ZipFile(path, "w") as war:
         for rel in ("sysup.jsp", "probe.jsp", "WEB-INF/configuration.properties"):
             war.write(paths.STANDIN / rel, rel)
-        war.writestr("WEB-INF/web.xml", render("queuemetrics/web.xml.j2", jdbc_url="jdbc:mariadb://placeholder/x"))
+        war.writestr("WEB-INF/web.xml", render("queuemetrics/web.xml.j2", jdbc_url="jdbc:mariadb://placeholder/x", licence=""))
         war.writestr("WEB-INF/lib/mariadb-java-client.jar", driver)
         war.writestr("version.txt", version + "\n")
         for name, text in extra.items():
