@@ -80,9 +80,8 @@ def configure(run: Run):
         (webapp.imported_licence(k.qm_import_web_xml) if run.index == 0 else None) or \
         host.get_fact(ContextParam, path=f"{webapp_dir}/{webapp.WEB_XML}", param=webapp.LICENCE_PARAM)
     hide = webapp.spellings(secrets["db_app_password"]) + ([licence] if licence else [])
-    if mode != "loway":
+    if mode == "standin":  # (a WAR's sync owns its folder; Loway's package its own)
         files.directory(name=webapp_dir, path=webapp_dir, user="root", group="root", mode="0755")
-    if mode == "standin":
         restart_on += webapp.standin(tomcat, webapp_dir, url, hide, licence)
     elif mode == "war":
         restart_on += webapp.war(tomcat, webapp_dir, url, hide, run, licence)
