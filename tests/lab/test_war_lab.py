@@ -37,15 +37,17 @@ class Prober:
     """The client asks the cluster FQDN every 0.3 s (bounded: at most 600 requests) until stopped."""
 
     def __init__(self, lab):
-        self.lab, self.results, self.stop = lab, [], threading.Event()
+        self.lab, self.results, self.failures, self.stop = lab, [], [], threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         for _ in range(600):
             if self.stop.is_set():
                 return
-            code, body, _ = self.lab.curl("/queuemetrics/probe", connect_timeout=5, max_time=10)
+            code, body, seconds = self.lab.curl("/queuemetrics/probe", connect_timeout=5, max_time=10)
             self.results.append(code == 200 and "app" in body)
+            if not self.results[-1]:
+                self.failures.append((time.strftime("%H:%M:%S"), code, body, seconds))
             time.sleep(0.3)
 
     def __enter__(self):
@@ -88,7 +90,8 @@ def test_war_mode_keeps_settings_and_rolls_a_new_war_one_node_at_a_time(lab, tmp
             time.sleep(3)
         assert rolled.returncode == 0, rolled.output[-3000:]
         assert prober.results and all(prober.results), \
-            f"{prober.results.count(False)} of {len(prober.results)} requests failed during the roll-out"
+            f"{prober.results.count(False)} of {len(prober.results)} requests failed during the roll-out: " \
+            f"{prober.failures}"
         for node in lab.names:
             assert lab.on(node, f"cat {WEBAPP}/version.txt").strip() == "2"
             assert lab.on(node, f"test -e {WEBAPP}/v1-only.txt && echo kept || echo removed").strip() == "removed"

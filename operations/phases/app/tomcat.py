@@ -63,14 +63,23 @@ def server_xml(tomcat: Tomcat, node_address: str, peer_address: str, http_port: 
     )
 
 
+def answers_command(http_port: int, seconds: int = START_WAIT_S) -> str:
+    """Shell: wait (bounded) until this node's Tomcat serves the webapp (``sysup.jsp`` answers HTTP
+    200 on loopback), not merely until its port is bound (Tomcat binds it before deploying)."""
+    request = f"GET /{paths.CONTEXT}/sysup.jsp HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
+    return (f"for i in $(seq {seconds}); do "
+            f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{http_port} && printf \"{request}\" >&3 && "
+            "head -n 1 <&3' 2>/dev/null | grep -q ' 200 ' && exit 0; sleep 1; done; "
+            f"echo 'Tomcat did not serve /{paths.CONTEXT}/sysup.jsp on 127.0.0.1:{http_port} within {seconds} s' >&2; "
+            "exit 1")
+
+
 def restart_one_node_at_a_time(tomcat: Tomcat, http_port: int, changed: list):
-    """Restart Tomcat when any of CHANGED did, one node at a time, each waiting (bounded) for its
-    connector (Tomcat opens it once the webapp is deployed), so the other node serves meanwhile."""
+    """Restart Tomcat when any of CHANGED did, one node at a time, each waiting (bounded) until it
+    serves the webapp again, so the other node serves meanwhile."""
     return server.shell(
         name="Restart Tomcat after a change (one node at a time)",
-        commands=[f"systemctl daemon-reload && systemctl restart {tomcat.service} && "
-                  f"for i in $(seq {START_WAIT_S}); do bash -c '</dev/tcp/127.0.0.1/{http_port}' 2>/dev/null && exit 0; "
-                  f"sleep 1; done; echo 'Tomcat did not open 127.0.0.1:{http_port} within {START_WAIT_S} s' >&2; exit 1"],
+        commands=[f"systemctl daemon-reload && systemctl restart {tomcat.service} && {answers_command(http_port)}"],
         _if=lambda: any(op.did_change() for op in changed),
         _serial=True,
     )
