@@ -23,6 +23,7 @@ from ... import paths
 from ...knobs import APP_MODES
 from ...platform import Platform, Tomcat
 from ...render import render
+from ..web import FAIL_TIMEOUT_S
 
 MODES = APP_MODES
 #: how long a restarted Tomcat may take to open its HTTP connector (the webapp deployed)
@@ -76,10 +77,13 @@ def answers_command(http_port: int, seconds: int = START_WAIT_S) -> str:
 
 def restart_one_node_at_a_time(tomcat: Tomcat, http_port: int, changed: list):
     """Restart Tomcat when any of CHANGED did, one node at a time, each waiting (bounded) until it
-    serves the webapp again, so the other node serves meanwhile."""
+    serves the webapp again and then until this node's nginx has forgotten the failure (its
+    ``fail_timeout``): only then is the next node's Tomcat taken away, so no request finds this
+    node's nginx sending everything to a peer that is restarting."""
     return server.shell(
         name="Restart Tomcat after a change (one node at a time)",
-        commands=[f"systemctl daemon-reload && systemctl restart {tomcat.service} && {answers_command(http_port)}"],
+        commands=[f"systemctl daemon-reload && systemctl restart {tomcat.service} && {answers_command(http_port)} "
+                  f"&& sleep {FAIL_TIMEOUT_S}"],
         _if=lambda: any(op.did_change() for op in changed),
         _serial=True,
     )
