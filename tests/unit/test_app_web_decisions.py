@@ -282,3 +282,32 @@ def test_a_licence_file_holding_more_than_the_key_is_refused(tmp_path):
     key.write_text("Licence for ACME: QM-1234\n")
     with pytest.raises(tomcat_mod.AppConfigError, match="not one word"):
         webapp.licence_key("node-a", str(key), environ={})
+
+
+def test_the_restart_wait_ends_when_sysup_answers_and_lets_the_next_step_run(tmp_path):
+    """The wait is a command of its own: what follows it (nginx's fail_timeout) still runs."""
+    import http.server
+    import subprocess
+    import threading
+
+    class Sysup(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/queuemetrics/sysup.jsp" else 404)
+            self.end_headers()
+            self.wfile.write(b'{"state":"QMUP"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Sysup)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        ok = subprocess.run(["sh", "-c", tomcat_mod.answers_command(port, 5) + " && echo next"],
+                            capture_output=True, text=True, timeout=30)
+        assert (ok.returncode, ok.stdout.strip()) == (0, "next")
+    finally:
+        server.shutdown()
+    closed = subprocess.run(["sh", "-c", tomcat_mod.answers_command(port, 2) + " && echo next"],
+                            capture_output=True, text=True, timeout=30)
+    assert closed.returncode == 1 and "next" not in closed.stdout and "did not serve" in closed.stderr

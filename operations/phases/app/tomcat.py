@@ -68,11 +68,11 @@ def answers_command(http_port: int, seconds: int = START_WAIT_S) -> str:
     """Shell: wait (bounded) until this node's Tomcat serves the webapp (``sysup.jsp`` answers HTTP
     200 on loopback), not merely until its port is bound (Tomcat binds it before deploying)."""
     request = f"GET /{paths.CONTEXT}/sysup.jsp HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
-    return (f"for i in $(seq {seconds}); do "
+    return (f"(for i in $(seq {seconds}); do "
             f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{http_port} && printf \"{request}\" >&3 && "
             "head -n 1 <&3' 2>/dev/null | grep -q ' 200 ' && exit 0; sleep 1; done; "
             f"echo 'Tomcat did not serve /{paths.CONTEXT}/sysup.jsp on 127.0.0.1:{http_port} within {seconds} s' >&2; "
-            "exit 1")
+            "exit 1)")
 
 
 def restart_one_node_at_a_time(tomcat: Tomcat, http_port: int, changed: list):
