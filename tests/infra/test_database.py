@@ -1,7 +1,8 @@
 """Database tier on each node: MariaDB running where it should, replication over TLS from the peer,
 accounts limited to the hosts that need them. Facts are the deploy's own (operations/facts.py)."""
 
-from operations.mariadb import REPLICATION_USER
+from operations.mariadb import REPLICATION_USER, capabilities
+from operations.phases.replication.plan import master_host
 from operations.facts.mariadb import DatabaseAccounts, MariadbServer, ReplicationStatus
 from operations.paths import TLS as NODE_PATHS
 from operations.phases.tls import GROUP
@@ -32,11 +33,15 @@ def test_mysql_may_read_the_tls_key(node):
     assert node.run(f"su -s /bin/sh mysql -c 'test -r {NODE_PATHS['key']}'").rc == 0
 
 
-def test_channel_from_the_peer_runs_over_tls(node, spec):
+def test_channel_from_the_peer_runs_over_tls(node, spec, platform):
     status = fact(node, ReplicationStatus)
     channel = status["channel"]
     assert channel, "no replication channel"
-    assert channel["master_host"] == spec.peer.address and channel["master_user"] == REPLICATION_USER
+    caps = capabilities(fact(node, MariadbServer), platform)
+    # by the peer's node FQDN where the server verifies the certificate's names (its address on 5.5)
+    assert channel["master_host"] == master_host(spec.peer.address, spec.peer.fqdn, caps)
+    assert channel["master_user"] == REPLICATION_USER
+    assert channel["ssl_verify_server_cert"] == caps.verify_peer_name
     assert (channel["io_running"], channel["sql_running"]) == ("Yes", "Yes"), (channel["last_io_error"],
                                                                              channel["last_sql_error"])
     assert channel["ssl"] and channel["ssl_ca"] == NODE_PATHS["ca"]
