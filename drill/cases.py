@@ -15,6 +15,8 @@ from lab import docker
 
 from operations.phases.app.tomcat import tomcat_for
 
+from . import consistency
+
 from .target import DrillCluster, DrillError, Node
 
 WARMUP_S = 5.0
@@ -143,8 +145,9 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
     acked = {line["token"] for line in lines if line["kind"] == "write" and line["ok"]}
     missing = missing_writes(cluster, acked, prefix)
     failed = sum(1 for line in lines if not line["ok"])
+    differing = [r.table for r in consistency.cluster_compare(cluster) if not r.equal] if healthy else ["(not checked)"]
     passed = (healthy and not any(missing.values()) and caught_up_s is not None and bool(lines)
-              and (failed == 0 or not case.service_level))
+              and (failed == 0 or not case.service_level) and not differing)
     return {
         "case": case.name,
         "service_level": case.service_level,
@@ -155,6 +158,7 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
         "writes_missing": missing,
         "catch_up_s": caught_up_s,
         "healthy_after": healthy,
+        "tables_differing": differing,
         "served_by": sorted({line.get("app", "-") for line in lines if line["ok"]}),
         "passed": passed,
     }

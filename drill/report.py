@@ -4,12 +4,15 @@ from __future__ import annotations
 
 COLUMNS = [("case", "case", 26), ("requests", "sent", 5), ("failed", "failed", 6),
            ("longest_outage_s", "longest outage s", 16), ("writes_acked", "writes acked", 12),
-           ("lost", "writes lost", 11), ("catch_up_s", "caught up after s", 17), ("result", "result", 6)]
+           ("lost", "writes lost", 11), ("catch_up_s", "caught up after s", 17), ("equal", "dbs equal", 9),
+           ("result", "result", 6)]
 
 
 def _cells(result: dict) -> dict:
     lost = sum(result["writes_missing"].values())
+    differing = result.get("tables_differing", [])
     return {**result, "lost": lost, "result": "ok" if result["passed"] else "FAIL",
+            "equal": "yes" if not differing else "NO: " + ", ".join(differing),
             "catch_up_s": "-" if result["catch_up_s"] is None else result["catch_up_s"]}
 
 
@@ -17,7 +20,7 @@ def line(result: dict) -> str:
     c = _cells(result)
     return (f"  {c['result']:4} {c['case']}: {c['requests']} sent, {c['failed']} failed, longest outage "
             f"{c['longest_outage_s']} s, {c['writes_acked']} writes acked, {c['lost']} lost, caught up after "
-            f"{c['catch_up_s']} s, served by {', '.join(result['served_by'])}")
+            f"{c['catch_up_s']} s, databases equal: {c['equal']}, served by {', '.join(result['served_by'])}")
 
 
 def table(results: list[dict]) -> str:

@@ -51,3 +51,10 @@ def test_every_case_ends_in_a_healthy_caught_up_cluster(drill):
     for r in results:
         assert r["healthy_after"], r
         assert r["catch_up_s"] is not None, r
+
+
+def test_both_databases_are_equal_after_every_case(drill):
+    _, results = drill
+    assert results
+    for r in results:
+        assert r["tables_differing"] == [], r
