@@ -1,4 +1,4 @@
-# qm-ha: make lab | make test | make drill | make check | make bench | make lab-down
+# qm-ha: make lab | make test | make drill | make check | make status | make bench | make lab-down
 # Everything a target needs is installed by the target itself (Debian 12, as root).
 
 PYTHON ?= python3
@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYINFRA := $(VENV)/bin/pyinfra
 HOST_PACKAGES := docker.io debootstrap python3-venv openssh-client
 
-.PHONY: lab lab-up lab-down test host-deps venv deploy verify drill check bench
+.PHONY: lab lab-up lab-down test host-deps venv deploy verify drill check status bench
 
 host-deps:
 	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -47,6 +47,10 @@ drill: venv
 # Both databases equal, table by table (any inventory: python -m drill.consistency INVENTORY)
 check: venv
 	$(PY) -m drill.consistency inventories/lab.py
+
+# The cluster at a glance (any inventory: python -m drill.status INVENTORY [--json])
+status: venv
+	$(PY) -m drill.status inventories/lab.py
 
 # Figures, each next to its floor, in one table (recreates the lab's nodes; see bench/run.py)
 bench: host-deps venv

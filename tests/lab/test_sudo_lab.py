@@ -127,3 +127,16 @@ def test_the_testinfra_checks_pass_as_the_sudo_user(converged, sudo_user):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout
+
+
+def test_status_works_as_the_sudo_user(converged, sudo_user):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**converged.env, "QMHA_LAB_SSH_USER": USER, "QMHA_SUDO_PASSWORD": sudo_user}
+    proc = subprocess.run([sys.executable, "-m", "drill.status", converged.inventory], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "no problems" in proc.stdout

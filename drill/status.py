@@ -1,0 +1,175 @@
+"""The cluster at a glance, for the customer's sysadmin: one command against any inventory.
+
+    python -m drill.status inventories/mycompany.py [--json]      # make status: the lab
+
+Per node: the services (nginx, the mode's Tomcat, MariaDB), QueueMetrics' ``sysup.jsp`` through the
+node's own nginx, its replication channel (threads, seconds behind, last error, TLS), its GTID
+position, whether both ``configuration.properties`` are equal, the days left on the certificate each
+service presents, free space where MariaDB keeps its data, and how long binary logs are kept. A
+plain table by default, ``--json`` for monitoring; exit status 1 when anything is wrong, each
+problem named on one line with its fix. Works as the seed's 'qm' sudo user too (sudo's password
+reaches sudo on its standard input, as for the testinfra checks).
+
+Example:
+
+.. code:: python
+
+    from drill.status import problems
+    problems({"node-a": {...}, "node-b": {...}})    # ["node-b: tomcat10 is inactive. Fix: ..."]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+from operations import paths
+from operations.facts.mariadb import ReplicationStatus
+from operations.phases.app.tomcat import tomcat_for
+
+#: a certificate with fewer days left is a problem
+CERT_WARN_DAYS = 30
+#: less free space than this on the data filesystem is a problem
+MIN_FREE_MB = 1024
+
+
+def collect(cluster) -> dict[str, dict]:
+    """Every node's state (a ``drill.target.DrillCluster``), read over SSH; nothing is changed."""
+    return {node.name: collect_node(cluster, node) for node in cluster.nodes}
+
+
+def collect_node(cluster, node) -> dict:
+    p, k = node.platform, node.knobs
+    if node.execute("true")[0] == 255:
+        return {"reachable": False}
+    tomcat = tomcat_for(p, k.qm_app_mode)
+    state = {"reachable": True, "services": {}, "certificate_days": {}}
+    for unit in (p.nginx.service, tomcat.service, p.db_service):
+        state["services"][unit] = node.execute(f"systemctl is-active {unit}")[1].strip() or "unknown"
+    rc, out, _ = node.execute(f"curl -s --max-time 5 --cacert {paths.TLS['ca']} --resolve {cluster.fqdn}:443:127.0.0.1 "
+                              f"https://{cluster.fqdn}/{paths.CONTEXT}/sysup.jsp")
+    state["sysup"] = "QMUP" if rc == 0 and '"state":"QMUP"' in out.replace(" ", "") else (out.strip()[:80] or "no answer")
+    status_cmd = ReplicationStatus().command(client=p.db_client)
+    state["replication"] = ReplicationStatus().process(node.execute(status_cmd)[1].splitlines())
+    props = k.qm_config_properties or paths.default_properties(tomcat.webapps_dir)
+    state["properties_sha256"] = (node.execute(f"sha256sum {props}")[1].split() or ["missing"])[0]
+    ports = {"nginx": 443, "tomcat": k.qm_tomcat_https_port, "mariadb": 3306}
+    for role, port in ports.items():
+        starttls = "-starttls mysql " if role == "mariadb" else ""
+        address = "127.0.0.1" if role == "nginx" else node.address
+        rc, out, _ = node.execute(f"openssl s_client {starttls}-connect {address}:{port} -servername {cluster.fqdn} "
+                                  "</dev/null 2>/dev/null | openssl x509 -noout -enddate")
+        state["certificate_days"][role] = days_left(out.strip().partition("=")[2]) if rc == 0 and "=" in out else None
+    rc, out, _ = node.execute("df -Pm \"$(" + p.db_client + " -NBe 'SELECT @@datadir' 2>/dev/null || echo /var/lib/mysql)\" "
+                              "| awk 'NR==2 {print $4}'")
+    state["free_mb"] = int(out.strip()) if out.strip().isdigit() else None
+    rows = node.sql("SELECT @@expire_logs_days") if state["replication"].get("running") else []
+    state["binlog_days"] = float(rows[0][0]) if rows and rows[0] and rows[0][0].replace(".", "", 1).isdigit() else None
+    return state
+
+
+def days_left(not_after: str, now: datetime | None = None) -> int | None:
+    """Whole days until NOT_AFTER (openssl's ``notAfter=`` text, e.g. ``Mar  1 12:00:00 2029 GMT``)."""
+    try:
+        end = datetime.strptime(" ".join(not_after.split()), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return int((end - (now or datetime.now(timezone.utc))).total_seconds() // 86400)
+
+
+def problems(states: dict[str, dict]) -> list[str]:
+    """What is wrong, one line each with its fix (empty: the cluster is healthy)."""
+    found = []
+    for name, s in states.items():
+        if not s.get("reachable"):
+            found.append(f"{name}: not reachable over SSH from this machine. Fix: start the node, or check the "
+                         "network and the inventory's ssh_hostname/ssh_port")
+            continue
+        for unit, active in s["services"].items():
+            if active != "active":
+                found.append(f"{name}: {unit} is {active}. Fix: systemctl start {unit} (journalctl -u {unit} says why "
+                             "it stopped)")
+        if s["sysup"] != "QMUP":
+            found.append(f"{name}: sysup.jsp through its own nginx answers {s['sysup']!r}, not QMUP. Fix: check "
+                         "Tomcat's log and the database on that node")
+        channel = (s["replication"] or {}).get("channel")
+        if not s["replication"].get("running"):
+            found.append(f"{name}: MariaDB does not answer. Fix: systemctl start mariadb")
+        elif not channel:
+            found.append(f"{name}: no replication channel from its peer. Fix: run the deploy")
+        else:
+            if (channel["io_running"], channel["sql_running"]) != ("Yes", "Yes"):
+                error = channel["last_io_error"] or channel["last_sql_error"] or "no error recorded"
+                found.append(f"{name}: replication from its peer: IO {channel['io_running']}, SQL "
+                             f"{channel['sql_running']} ({error}). Fix: run the deploy; its preflight names the "
+                             "repair (qm_db_resync) when the channel is broken")
+            if not channel["ssl"]:
+                found.append(f"{name}: replication from its peer does not use TLS. Fix: run the deploy")
+        for role, days in s["certificate_days"].items():
+            if days is None:
+                found.append(f"{name}: {role} presents no certificate this machine could read. Fix: check that "
+                             f"{role} is running")
+            elif days < CERT_WARN_DAYS:
+                found.append(f"{name}: {role}'s certificate expires in {days} day(s). Fix: renew it and run the deploy")
+        if s["free_mb"] is not None and s["free_mb"] < MIN_FREE_MB:
+            found.append(f"{name}: {s['free_mb']} MiB free where MariaDB keeps its data. Fix: free space, or grow "
+                         "the filesystem")
+    shas = {s.get("properties_sha256") for s in states.values() if s.get("reachable")}
+    if len(shas) > 1:
+        found.append("configuration.properties differs between the nodes. Fix: wait a minute for the sync "
+                     "(journalctl -t qmha-sync says what it did)")
+    return found
+
+
+def table(states: dict[str, dict]) -> str:
+    rows = []
+    for name, s in states.items():
+        if not s.get("reachable"):
+            rows.append(f"{name}: unreachable")
+            continue
+        ch = (s["replication"] or {}).get("channel") or {}
+        rows += [
+            f"{name}:",
+            "  services      " + ", ".join(f"{u} {a}" for u, a in s["services"].items()),
+            f"  sysup.jsp     {s['sysup']}",
+            f"  replication   IO {ch.get('io_running', '-')}, SQL {ch.get('sql_running', '-')}, "
+            f"{ch.get('seconds_behind', '-')} s behind, TLS {'yes' if ch.get('ssl') else 'no'}, from "
+            f"{ch.get('master_host', '-')}; last error: {ch.get('last_io_error') or ch.get('last_sql_error') or '-'}",
+            f"  position      {s['replication'].get('gtid_binlog_pos') or (s['replication'].get('master') or {})}",
+            "  certificates  " + ", ".join(f"{r} {d if d is not None else '?'} days" for r, d in
+                                           s["certificate_days"].items()),
+            f"  free space    {s['free_mb']} MiB (data filesystem); binary logs kept {s['binlog_days']} days "
+            "(a node away longer must be re-seeded)",
+            f"  settings      configuration.properties {s['properties_sha256'][:12]}",
+        ]
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .target import DrillCluster
+
+    parser = argparse.ArgumentParser(prog="python -m drill.status", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inventory", help="the pyinfra inventory of the deployed cluster")
+    parser.add_argument("--json", action="store_true", help="print the state and the problems as JSON")
+    args = parser.parse_args(argv)
+    try:
+        cluster = DrillCluster.load(args.inventory)
+    except RuntimeError as exc:  # ssh itself failed on a node
+        print(f"status: a node is not reachable over SSH from this machine ({str(exc).strip()[:300]}). Fix: start "
+              "the node, or check the network and the inventory's ssh_hostname/ssh_port", file=sys.stderr)
+        return 1
+    states = collect(cluster)
+    found = problems(states)
+    if args.json:
+        print(json.dumps({"nodes": states, "problems": found}, indent=2, default=str))
+    else:
+        print(table(states))
+        print("\n".join(["", "problems:", *(f"  - {p}" for p in found)]) if found else "\nno problems")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The status command names what is wrong, one line each with its fix; a healthy cluster has nothing."""
+
+from datetime import datetime, timezone
+
+from drill import status
+
+
+def healthy(**changes) -> dict:
+    node = {
+        "reachable": True,
+        "services": {"nginx": "active", "tomcat10": "active", "mariadb": "active"},
+        "sysup": "QMUP",
+        "replication": {"running": True, "gtid_binlog_pos": "1-1-9,2-2-4",
+                        "channel": {"io_running": "Yes", "sql_running": "Yes", "ssl": True, "seconds_behind": 0,
+                                    "last_io_error": "", "last_sql_error": "", "master_host": "node-b.lab.test"}},
+        "properties_sha256": "ab" * 32,
+        "certificate_days": {"nginx": 700, "tomcat": 700, "mariadb": 700},
+        "free_mb": 20000,
+        "binlog_days": 7.0,
+    }
+    node.update(changes)
+    return node
+
+
+def test_a_healthy_cluster_has_no_problem():
+    assert status.problems({"node-a": healthy(), "node-b": healthy()}) == []
+
+
+def test_a_stopped_service_is_named_with_its_fix():
+    b = healthy(services={"nginx": "active", "tomcat10": "inactive", "mariadb": "active"}, sysup="no answer")
+    found = status.problems({"node-a": healthy(), "node-b": b})
+    assert "node-b: tomcat10 is inactive. Fix: systemctl start tomcat10" in found[0]
+    assert found[1].startswith("node-b: sysup.jsp through its own nginx answers 'no answer'")
+
+
+def test_a_broken_channel_names_its_error_and_the_repair():
+    b = healthy()
+    b["replication"]["channel"].update(sql_running="No", last_sql_error="Duplicate entry '7' for key 'PRIMARY'")
+    [found] = status.problems({"node-a": healthy(), "node-b": b})
+    assert "node-b: replication from its peer: IO Yes, SQL No (Duplicate entry" in found and "qm_db_resync" in found
+
+
+def test_an_unreachable_node_an_expiring_certificate_and_differing_settings_are_named():
+    a = healthy(certificate_days={"nginx": 12, "tomcat": 700, "mariadb": 700}, properties_sha256="cd" * 32,
+                free_mb=300)
+    found = status.problems({"node-a": a, "node-b": {"reachable": False}})
+    assert any("node-a: nginx's certificate expires in 12 day(s)" in f for f in found)
+    assert any("node-a: 300 MiB free" in f for f in found)
+    assert any(f.startswith("node-b: not reachable over SSH") for f in found)
+    both = status.problems({"node-a": a, "node-b": healthy()})
+    assert any(f.startswith("configuration.properties differs between the nodes") for f in both)
+
+
+def test_days_left_reads_openssls_date():
+    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    assert status.days_left("Dec  9 12:00:00 2026 GMT", now) == 10
+    assert status.days_left("garbage", now) is None
