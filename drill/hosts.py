@@ -30,6 +30,8 @@ from testinfra.host import Host
 from pyinfra.context import ctx_state
 from pyinfra_cli.inventory import make_inventory
 
+from operations.knobs import connection
+
 GROUP_DATA = Path(__file__).resolve().parent.parent / "inventories" / "group_data"
 
 
@@ -49,12 +51,11 @@ def inventory_hosts(inventory_file: str | Path) -> list[InventoryHost]:
 def ssh_config(hosts: list[InventoryHost]) -> str:
     blocks = []
     for h in hosts:
-        d = h.data
-        lines = [f"Host {h.name}", f"  HostName {d.get('ssh_hostname') or h.name}",
-                 f"  Port {d.get('ssh_port') or 22}", f"  User {d.get('ssh_user') or 'root'}",
+        d, reach = h.data, connection(h.name, h.data)
+        lines = [f"Host {h.name}", f"  HostName {reach.hostname}", f"  Port {reach.port}", f"  User {reach.user}",
                  "  BatchMode yes", "  ConnectTimeout 10"]
-        if d.get("ssh_key"):
-            lines += [f"  IdentityFile {d['ssh_key']}", "  IdentitiesOnly yes"]
+        if reach.key_file:
+            lines += [f"  IdentityFile {reach.key_file}", "  IdentitiesOnly yes"]
         if d.get("ssh_known_hosts_file"):
             lines.append(f"  UserKnownHostsFile {d['ssh_known_hosts_file']}")
         if d.get("ssh_strict_host_key_checking"):
@@ -88,8 +89,8 @@ class SudoPasswordSsh(SshBackend):
 
 def testinfra_host(host: InventoryHost, config_file: Path):
     """HOST as a testinfra host, reached and made root as the inventory says."""
-    sudo = bool(host.data.get("_sudo"))
-    password = host.data.get("_sudo_password")
+    reach = connection(host.name, host.data)
+    sudo, password = reach.sudo, reach.sudo_password
     if sudo and password:
         backend = SudoPasswordSsh(host.name, ssh_config=str(config_file), sudo=True, controlpersist=60,
                                   sudo_password=str(password))
