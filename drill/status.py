@@ -55,13 +55,13 @@ def collect_node(cluster, node) -> dict:
     state["replication"] = ReplicationStatus().process(node.execute(status_cmd)[1].splitlines())
     props = k.qm_config_properties or paths.default_properties(tomcat.webapps_dir)
     state["properties_sha256"] = (node.execute(f"sha256sum {props}")[1].split() or ["missing"])[0]
-    ports = {"nginx": 443, "tomcat": k.qm_tomcat_https_port, "mariadb": 3306}
-    for role, port in ports.items():
-        starttls = "-starttls mysql " if role == "mariadb" else ""
-        address = "127.0.0.1" if role == "nginx" else node.address
-        rc, out, _ = node.execute(f"openssl s_client {starttls}-connect {address}:{port} -servername {cluster.fqdn} "
+    for role, address, port in (("nginx", "127.0.0.1", 443), ("tomcat", node.address, k.qm_tomcat_https_port)):
+        rc, out, _ = node.execute(f"openssl s_client -connect {address}:{port} -servername {cluster.fqdn} "
                                   "</dev/null 2>/dev/null | openssl x509 -noout -enddate")
         state["certificate_days"][role] = days_left(out.strip().partition("=")[2]) if rc == 0 and "=" in out else None
+    # MariaDB lets no local address but its own accounts' in: ask the server which certificate it loaded
+    rows = node.sql("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'") if state["replication"].get("running") else []
+    state["certificate_days"]["mariadb"] = days_left(rows[0][1]) if rows and len(rows[0]) > 1 else None
     rc, out, _ = node.execute("df -Pm \"$(" + p.db_client + " -NBe 'SELECT @@datadir' 2>/dev/null || echo /var/lib/mysql)\" "
                               "| awk 'NR==2 {print $4}'")
     state["free_mb"] = int(out.strip()) if out.strip().isdigit() else None
