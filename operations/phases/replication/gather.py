@@ -16,12 +16,13 @@ from pyinfra import inventory
 from pyinfra.facts.files import FileContents
 
 from ... import paths
+from ...atomic import identity as file_identity
 from ...cluster import NodeSpec
 from ...context import Run, for_host, per_run
 from ...facts.mariadb import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
 from ...mariadb import capabilities, native_password_hash, password_sha256, replication_account_current
 from ...platform import Platform
-from .plan import NodeFacts, Plan, dump_identity, make_plan
+from .plan import NodeFacts, Plan, make_plan
 
 
 def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: str, password: str) -> NodeFacts:
@@ -49,6 +50,6 @@ def cluster_plan(run: Run) -> Plan:
         nodes = [gather(inventory.get_host(r.me.host_name), r.me, r.peer.address, r.platform, k.qm_db_name, password)
                  for r in runs]
         caps = min((capabilities(n.server, r.platform) for n, r in zip(nodes, runs)), key=lambda x: x.version)
-        return make_plan(nodes, caps, k.qm_db_name, dump=dump_identity(k.qm_db_dump), resync=k.qm_db_resync,
+        return make_plan(nodes, caps, k.qm_db_name, dump=file_identity(k.qm_db_dump), resync=k.qm_db_resync,
                          import_into_nonempty=k.qm_db_import_into_nonempty, password=password_sha256(password))
     return per_run("replication plan", make)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ... import paths
-from ...atomic import identity as dump_identity
 from ...mariadb import REPLICATION_USER, Capabilities
 
 #: seconds between a channel's reconnection attempts
@@ -147,7 +146,7 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
               password: str | None = None) -> Plan:
     """The phase's decisions for the pair NODES (node A first), from their facts and the knobs.
 
-    DUMP is ``dump_identity(qm_db_dump)``; RESYNC the host name given as ``qm_db_resync``;
+    DUMP is ``atomic.identity(qm_db_dump)``; RESYNC the host name given as ``qm_db_resync``;
     PASSWORD ``password_sha256`` of the replication password (a channel with another is retuned).
     """
     plan = Plan(mode=caps.mode)

@@ -22,11 +22,12 @@ from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand, opera
 from pyinfra.facts.files import FileContents
 
 from ... import paths
+from ...atomic import identity as file_identity
 from ...context import Run
 from ...elevated import as_inventory_says
 from ...facts.mariadb import MariadbServer, ReplicationStatus
 from ...mariadb import Capabilities, capabilities, run_sql, sql_string, sql_upload
-from .plan import Plan, channel_state, dump_identity, master_host
+from .plan import Plan, channel_state, master_host
 from .statements import (dump_command, keep_copy_command, point_sql, retune_sql, seed_command, seed_sql,
                          wait_command)
 
@@ -53,7 +54,7 @@ def import_dump(plan: Plan, run: Run):
     if host.name != plan.import_on:
         return
     dump, database = run.knobs.qm_db_dump, run.knobs.qm_db_name
-    identity = dump_identity(dump)
+    identity = file_identity(dump)
     if (host.get_fact(FileContents, path=paths.DUMP_MARKER) or [None])[0] == identity:
         return
     staged = f"{paths.SQL_DIR}/import.sql" + (".gz" if dump.endswith(".gz") else "")
