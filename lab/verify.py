@@ -63,7 +63,8 @@ def node_names_in_hosts(state: dict, node: dict) -> tuple[bool, str]:
 
 
 def replication_running(state: dict, node: dict) -> tuple[bool, str]:
-    """This node's channel from its peer: both threads running, over TLS, from the peer's address."""
+    """This node's channel from its peer: both threads running, over TLS, from the peer (by its node
+    FQDN where the server checks the certificate's names, by its address on older servers)."""
     from operations.facts.mariadb import ReplicationStatus
 
     ok, out = sh(node["container"], ReplicationStatus().command())
@@ -75,8 +76,8 @@ def replication_running(state: dict, node: dict) -> tuple[bool, str]:
         return False, "replication: no channel configured"
     peer = next(n for n in state["nodes"] if n["name"] != node["name"])
     good = (channel["io_running"], channel["sql_running"]) == ("Yes", "Yes") and channel["ssl"] \
-        and channel["master_host"] == peer["address"]
-    detail = (f"replication from {peer['name']}: IO {channel['io_running']}, SQL {channel['sql_running']}, "
+        and channel["master_host"] in (peer["address"], peer["fqdn"])
+    detail = (f"replication from {peer['name']} ({channel['master_host']}): IO {channel['io_running']}, SQL {channel['sql_running']}, "
               f"TLS {'yes' if channel['ssl'] else 'NO'}, {channel['seconds_behind']} s behind")
     errors = "; ".join(channel[k] for k in ("last_io_error", "last_sql_error") if channel[k])
     return good, detail + (f"; {errors}" if errors else "")

@@ -299,6 +299,37 @@ def keystore(tls: ClusterTLS, password: str, path: Path) -> bytes:
     return data
 
 
+def truststore(tls: ClusterTLS, path: Path) -> bytes:
+    """
+    The cluster certificate alone as a Java PKCS#12 truststore (no password: it holds nothing
+    secret), kept at PATH and built again only when the certificate changed (a new one differs
+    byte for byte, so reusing it keeps re-runs from restarting Tomcat).
+
+    MySQL Connector/J trusts it for the webapp's database connections: a server is accepted only
+    when it presents this certificate.
+
+    **Example:**
+
+    .. code:: python
+
+        data = truststore(tls, control / "tls" / "jdbc-trust.p12")
+    """
+    path = Path(path)
+    leaf = _load_certs(tls.cert_path)[0]
+    if path.exists():
+        try:
+            kept = pkcs12.load_pkcs12(path.read_bytes(), None)
+            if [c.certificate for c in kept.additional_certs] == [leaf]:
+                return path.read_bytes()
+        except ValueError:
+            pass
+    data = pkcs12.serialize_java_truststore([pkcs12.PKCS12Certificate(leaf, b"qmha-cluster")],
+                                           serialization.NoEncryption())
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(path, data, 0o644)
+    return data
+
+
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()

@@ -88,13 +88,15 @@ class DesiredAccount:
     user: str
     host: str
     password_hash: str
-    kind: str  # "app" (all on the database) or "replication" (REPLICATION SLAVE+CLIENT, REQUIRE SSL)
+    kind: str  # "app" (all on the database) or "replication" (REPLICATION SLAVE+CLIENT)
+    tls: bool = True  # REQUIRE SSL: every account the peer logs in with (cross-node traffic is encrypted)
 
 
 def desired_accounts(app_user: str, app_password: str, repl_password: str, peer_address: str) -> list[DesiredAccount]:
     app_hash = native_password_hash(app_password)
     return [
-        *(DesiredAccount(app_user, h, app_hash, "app") for h in ("localhost", "127.0.0.1", peer_address)),
+        *(DesiredAccount(app_user, h, app_hash, "app", tls=False) for h in ("localhost", "127.0.0.1")),
+        DesiredAccount(app_user, peer_address, app_hash, "app"),
         DesiredAccount(REPLICATION_USER, peer_address, native_password_hash(repl_password), "replication"),
     ]
 
@@ -102,11 +104,11 @@ def desired_accounts(app_user: str, app_password: str, repl_password: str, peer_
 def account_current(row: dict | None, grants: dict, want: DesiredAccount) -> bool:
     """Whether ROW (a ``DatabaseAccounts`` user, None: missing) is the account WANT, with its
     password and privileges (GRANTS: ``DatabaseAccounts``' db_grants)."""
-    if row is None or row["password"] != want.password_hash:
+    if row is None or row["password"] != want.password_hash or (row["ssl_type"] == "ANY") != want.tls:
         return False
     if want.kind == "app":
         return grants.get((want.user, want.host), {}).get("all", False)
-    return row["repl_slave"] and row["repl_client"] and row["ssl_type"] == "ANY"
+    return row["repl_slave"] and row["repl_client"]
 
 
 def replication_account_current(state: dict, peer_address: str, password_hash: str) -> bool | None:
@@ -132,12 +134,10 @@ def account_statements(state: dict, desired: list[DesiredAccount], database: str
     users = {(u["user"], u["host"]): u for u in (state or {}).get("users", [])}
     grants = (state or {}).get("db_grants", {})
     for want in desired:
-        if want.kind == "app":
-            sql = (f"GRANT ALL PRIVILEGES ON {sql_ident(database)}.* TO {account(want.user, want.host)} "
-                   f"IDENTIFIED BY PASSWORD {sql_string(want.password_hash)}")
-        else:
-            sql = (f"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO {account(want.user, want.host)} "
-                   f"IDENTIFIED BY PASSWORD {sql_string(want.password_hash)} REQUIRE SSL")
+        what = f"ALL PRIVILEGES ON {sql_ident(database)}.*" if want.kind == "app" \
+            else "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"
+        sql = (f"GRANT {what} TO {account(want.user, want.host)} IDENTIFIED BY PASSWORD "
+               f"{sql_string(want.password_hash)} REQUIRE {'SSL' if want.tls else 'NONE'}")
         if not (known and account_current(users.get((want.user, want.host)), grants, want)):
             statements.append(sql)
     managed = {w.user for w in desired}

@@ -42,6 +42,9 @@ TLS = {
 }
 #: Tomcat's PKCS#12 keystore (the cluster certificate and key)
 KEYSTORE = f"{TLS_DIR}/tomcat.p12"
+#: the cluster certificate alone as a Java truststore (public): MySQL Connector/J's trust for the peer's
+#: database (MariaDB Connector/J reads ``TLS["cert"]`` itself)
+JDBC_TRUSTSTORE = f"{TLS_DIR}/jdbc-trust.p12"
 
 #: nginx's candidate configuration, checked with ``nginx -t`` before it goes live
 NGINX_STAGING = f"{ETC}/nginx"

@@ -1,6 +1,7 @@
 <%@ page contentType="text/plain; charset=UTF-8" session="false" import="java.sql.*" %><%--
   Probe of the QueueMetrics stand-in (mapped to /probe in WEB-INF/web.xml).
-    GET  /probe            app=<node that served>, db=<@@hostname of the database>, rows=<probe rows>
+    GET  /probe            app=<node that served>, db=<@@hostname of the database>, tls=<the database
+                           connection's cipher, or none>, rows=<probe rows>
     GET  /probe?token=T    the same, plus token=T and found=<rows with that token>
     POST /probe?token=T    inserts a row with token T; answers app=, db=, id=<new row id>
   The probe table is created on first use.
@@ -35,6 +36,9 @@
         rs.close();
         out.print("app=" + node + "\n");
         out.print("db=" + dbHost + "\n");
+        rs = statement.executeQuery("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+        out.print("tls=" + (rs.next() && rs.getString(2).length() > 0 ? rs.getString(2) : "none") + "\n");
+        rs.close();
         if (write) {
             PreparedStatement insert = connection.prepareStatement(
                     "INSERT INTO qmha_probe (token, app) VALUES (?, ?)", Statement.RETURN_GENERATED_KEYS);

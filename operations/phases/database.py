@@ -13,7 +13,8 @@ Decisions, per node:
   package installs stands in.
 - Every account is node-local (``SET sql_log_bin=0``): each node has its own app accounts
   (``localhost``, ``127.0.0.1``, the peer's address) and a replication account for the peer's
-  address only, ``REQUIRE SSL``. Nothing the phase creates replicates, so the peer's SQL thread
+  address only; every account the peer logs in with is ``REQUIRE SSL`` (cross-node traffic is
+  encrypted), the local ones ``REQUIRE NONE``. Nothing the phase creates replicates, so the peer's SQL thread
   never meets a ``CREATE USER`` for an account it already has (error 1396).
 - Passwords never appear in a command line or in pyinfra's output: SQL is uploaded to a root-only
   directory and fed to the client on stdin; accounts are granted with the password *hash*
@@ -83,7 +84,8 @@ def root_secured(platform: Platform, root_password: str):
 def accounts(platform: Platform, database: str, app_user: str, app_password: str, repl_password: str,
              peer_address: str, charset: str = "utf8"):
     """DATABASE and the node-local accounts: APP_USER for localhost, 127.0.0.1 and the peer,
-    the replication account for the peer only (REQUIRE SSL). No command when all are in place."""
+    the replication account for the peer only; the peer's accounts REQUIRE SSL. No command when
+    all are in place."""
     desired = desired_accounts(app_user, app_password, repl_password, peer_address)
     state = host.get_fact(DatabaseAccounts, database=database, client=platform.db_client)
     statements = account_statements(state, desired, database, charset)

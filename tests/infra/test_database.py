@@ -64,6 +64,12 @@ def test_app_account_is_for_local_and_peer_hosts(node, spec):
     assert all(accounts["db_grants"][("queuemetrics", h)]["all"] for h in hosts)
 
 
+def test_the_peer_reaches_the_app_account_over_tls_only(node, spec):
+    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
+    tls = {u["host"]: u["ssl_type"] for u in accounts["users"] if u["user"] == "queuemetrics"}
+    assert tls == {"localhost": "", "127.0.0.1": "", spec.peer.address: "ANY"}
+
+
 def test_no_anonymous_account_and_no_test_database(node):
     accounts = fact(node, DatabaseAccounts, database="queuemetrics")
     assert not [u for u in accounts["users"] if u["user"] == ""]

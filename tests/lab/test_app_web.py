@@ -99,6 +99,7 @@ def test_mariadb_stopped_on_a_app_on_a_answers_from_b_database(healthy):
         for code, body, _ in results:
             assert code == 200
             assert (body["app"], body["db"]) == ("node-a", "node-b")
+            assert body["tls"] != "none"  # the hop to the peer's database is encrypted
         assert max(seconds for _, _, seconds in results) < 3.0
         print(f"\nMariaDB on A stopped: via A {[round(s, 3) for _, _, s in results]} s")
     finally:

@@ -1,12 +1,22 @@
 """The deploy against the real two-node lab: idempotent, and refused by preflight with nothing changed."""
 
 import ipaddress
+import subprocess
+import sys
 import textwrap
 from contextlib import contextmanager
 
 import pytest
 
 pytestmark = pytest.mark.lab
+
+
+def test_the_check_summary_of_make_lab_passes_on_the_deployed_cluster(lab):
+    lab.wait_for(lab.channels_running, timeout=120, interval=1, what="both replication channels running")
+    verify = subprocess.run([sys.executable, "-m", "lab", "verify"], cwd=lab.inventory.rsplit("/inventories", 1)[0],
+                            env=lab.env, capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "FAIL" not in verify.stdout
 
 def test_second_deploy_reports_no_changes(lab):
     # converge first: other tests restart containers, and the container runtime rewrites /etc/hosts

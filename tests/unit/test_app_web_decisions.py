@@ -2,6 +2,7 @@
 
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote_plus
 
 import pytest
 from jinja2 import Environment, FileSystemLoader
@@ -31,7 +32,33 @@ def test_mariadb_url_is_sequential_local_first_then_peer():
 def test_mariadb_url_has_explicit_timeouts_and_credentials():
     url = webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 1500, 9000)
     query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
-    assert query == {"user": "qm", "password": "pw", "connectTimeout": "1500", "socketTimeout": "9000"}
+    assert {k: query[k] for k in ("user", "password", "connectTimeout", "socketTimeout")} == {
+        "user": "qm", "password": "pw", "connectTimeout": "1500", "socketTimeout": "9000"}
+
+
+def query_of(url: str) -> dict:
+    return {k: unquote_plus(v) for k, v in (p.split("=", 1) for p in url.split("?", 1)[1].split("&"))}
+
+
+def test_a_path_in_the_url_keeps_its_slashes_for_a_driver_that_does_not_decode():
+    url = webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "p/w&x", 2000, 15000)
+    assert "serverSslCert=/etc/qm-ha/tls/cluster.crt" in url
+    assert query_of(url)["password"] == "p/w&x"  # & is still encoded: it would end the value
+
+
+def test_mariadb_url_speaks_tls_and_accepts_only_the_cluster_certificate():
+    query = query_of(webapp.jdbc_url("mariadb", "192.168.1.6", "queuemetrics", "qm", "pw", 2000, 15000))
+    assert query["useSSL"] == "true"
+    assert query["serverSslCert"] == "/etc/qm-ha/tls/cluster.crt"  # the leaf alone: a pin, not a CA's chain
+    assert "trustServerCertificate" not in query
+
+
+def test_mysql_url_speaks_tls_verified_against_the_cluster_truststore_in_every_connector_version():
+    query = query_of(webapp.jdbc_url("mysql", "10.0.0.2", "qmdb", "qm", "pw", 2000, 15000))
+    assert query["sslMode"] == "VERIFY_CA"  # Connector/J 8 and later
+    assert (query["useSSL"], query["requireSSL"], query["verifyServerCertificate"]) == ("true",) * 3  # 5.1
+    assert query["trustCertificateKeyStoreUrl"] == "file:/etc/qm-ha/tls/jdbc-trust.p12"
+    assert query["trustCertificateKeyStoreType"] == "PKCS12"
 
 
 def test_mysql_url_fails_over_writable_in_order():

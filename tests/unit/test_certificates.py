@@ -15,6 +15,7 @@ from operations.certificates import (
     ensure_self_signed,
     load_customer,
     pkcs12_bytes,
+    truststore,
 )
 
 CLUSTER = "qm.example.com"
@@ -324,3 +325,27 @@ def test_pkcs12_needs_the_password(tmp_path):
     tls = ensure_self_signed(tmp_path / "tls", CLUSTER, NODES)
     with pytest.raises(ValueError):
         pkcs12.load_pkcs12(pkcs12_bytes(tls, "s3cret"), b"wrong")
+
+
+# The JDBC truststore
+
+
+def test_jdbc_truststore_holds_the_cluster_certificate_alone_without_a_key(tmp_path):
+    tls = ensure_self_signed(tmp_path / "tls", CLUSTER, NODES)
+    store = pkcs12.load_pkcs12(truststore(tls, tmp_path / "trust.p12"), None)
+    assert store.key is None and store.cert is None
+    assert [c.certificate for c in store.additional_certs] == [read_cert(tls.cert_path)]
+
+
+def test_jdbc_truststore_is_kept_while_the_certificate_is_unchanged(tmp_path):
+    tls = ensure_self_signed(tmp_path / "tls", CLUSTER, NODES)
+    first = truststore(tls, tmp_path / "trust.p12")
+    assert truststore(tls, tmp_path / "trust.p12") == first
+
+
+def test_jdbc_truststore_follows_a_new_certificate(tmp_path):
+    tls = ensure_self_signed(tmp_path / "tls", CLUSTER, NODES)
+    truststore(tls, tmp_path / "trust.p12")
+    renamed = ensure_self_signed(tmp_path / "tls", CLUSTER, [NODES[0], {**NODES[1], "fqdn": "node-c.example.com"}])
+    store = pkcs12.load_pkcs12(truststore(renamed, tmp_path / "trust.p12"), None)
+    assert [c.certificate for c in store.additional_certs] == [read_cert(renamed.cert_path)]

@@ -124,6 +124,24 @@ def test_first_run_grants_everything_by_hash_with_ssl_for_replication():
     assert not any("secret" in s for s in statements)
 
 
+def test_the_peer_logs_in_over_tls_only_and_the_local_hop_is_left_as_it_is():
+    grants = {g.split(" TO ")[1].split(" ")[0]: g for g in
+              mariadb.account_statements({}, desired(B), "queuemetrics", "utf8")[1:]}
+    assert grants[f"'queuemetrics'@'{B}'"].endswith("REQUIRE SSL")
+    assert grants["'queuemetrics'@'localhost'"].endswith("REQUIRE NONE")
+    assert grants["'queuemetrics'@'127.0.0.1'"].endswith("REQUIRE NONE")
+
+
+def test_a_peer_app_account_without_tls_is_granted_again_with_require_ssl():
+    accounts = copy.deepcopy(deb("a")["accounts"])
+    peer_row = next(u for u in accounts["users"] if (u["user"], u["host"]) == ("queuemetrics", B))
+    peer_row["ssl_type"] = ""  # as deployed before the JDBC hop to the peer was encrypted
+    statements = mariadb.account_statements(accounts, desired(B), "queuemetrics", "utf8")
+    assert len(statements) == 1
+    assert statements[0].startswith("GRANT ALL PRIVILEGES") and f"'queuemetrics'@'{B}'" in statements[0]
+    assert statements[0].endswith("REQUIRE SSL")
+
+
 def test_changed_password_and_stale_host_are_corrected():
     accounts = copy.deepcopy(deb("a")["accounts"])
     accounts["users"].append({"user": "qmha_repl", "host": "10.0.0.9", "password": "*X", "ssl_type": "ANY",

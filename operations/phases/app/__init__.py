@@ -58,6 +58,10 @@ def configure(run: Run):
                                      paths.control_tls(run.control_dir) / "tomcat.p12")
     restart_on.append(files.put(name=paths.KEYSTORE, src=io.BytesIO(keystore), dest=paths.KEYSTORE, user="root",
                                 group=GROUP, mode="0640", create_remote_dir=False))
+    if driver == "mysql":  # MySQL Connector/J trusts a Java truststore; MariaDB's reads the PEM certificate
+        trust = certificates.truststore(run.tls, paths.control_tls(run.control_dir) / "jdbc-trust.p12")
+        restart_on.append(files.put(name=paths.JDBC_TRUSTSTORE, src=io.BytesIO(trust), dest=paths.JDBC_TRUSTSTORE,
+                                    user="root", group=GROUP, mode="0644", create_remote_dir=False))
     restart_on.append(secret_file(
         name=f"{tomcat.conf_dir}/server.xml", path=f"{tomcat.conf_dir}/server.xml",
         content=server_xml(tomcat, run.me.address, run.peer.address, k.qm_tomcat_http_port,

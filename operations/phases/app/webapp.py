@@ -59,6 +59,9 @@ PROPERTIES = "WEB-INF/configuration.properties"
 WAR_APART = (f"*/{WEB_XML}", f"*/{PROPERTIES}")
 #: the stand-in's files copied as they are (web.xml is rendered from the template, the properties seeded)
 STANDIN_FILES = ("sysup.jsp", "probe.jsp")
+#: left as they are in JDBC_URL values: MariaDB Connector/J 2.x does not decode a value (a path to a
+#: certificate must keep its slashes)
+PATH_SAFE = "/:"
 
 
 def jdbc_driver(mode: str, configured: str | None) -> str:
@@ -73,8 +76,9 @@ def jdbc_driver(mode: str, configured: str | None) -> str:
 
 
 def jdbc_url(driver: str, peer_address: str, database: str, user: str, password: str,
-             connect_timeout_ms: int, socket_timeout_ms: int, port: int = PORT) -> str:
-    """The webapp's JDBC_URL: this node's database first, the peer's second, short timeouts.
+             connect_timeout_ms: int, socket_timeout_ms: int, port: int = PORT,
+             pinned_cert: str = paths.TLS["cert"], truststore: str = paths.JDBC_TRUSTSTORE) -> str:
+    """The webapp's JDBC_URL: this node's database first, the peer's second, short timeouts, TLS.
 
     + driver: "mariadb" (MariaDB Connector/J 2.x: ``sequential`` tries the hosts in order) or
       "mysql" (MySQL Connector/J: the host list is ordered failover; ``failOverReadOnly=false``
@@ -82,18 +86,31 @@ def jdbc_url(driver: str, peer_address: str, database: str, user: str, password:
     + connect_timeout_ms: how long a connection attempt to a dead host may take
     + socket_timeout_ms: how long a query may wait for an answer (a hung database costs this);
       it must exceed the longest report query
+    + pinned_cert, truststore: the cluster certificate on the node, as PEM (MariaDB's driver) and as a
+      Java truststore (MySQL's): the one certificate a database may present
+
+    The hop to the peer crosses the network, so the connection is TLS and the server must present
+    the cluster certificate itself (pinned: not any certificate a public CA issued for some name);
+    the peer's account requires it (``REQUIRE SSL``). Neither driver sets TLS per host in a failover
+    URL, so the local hop is TLS too, checked the same way (no name check: 127.0.0.1 is in no
+    bought certificate; the pin is stricter than a name).
 
     QueueMetrics reads the user and password from the URL, so they are in it.
     """
     hosts = f"127.0.0.1:{port},{peer_address}:{port}"
     timeouts = {"connectTimeout": int(connect_timeout_ms), "socketTimeout": int(socket_timeout_ms)}
     if driver == "mariadb":
-        params = {"user": user, "password": password, **timeouts}
-        return f"jdbc:mariadb:sequential://{hosts}/{database}?{urlencode(params)}"
+        tls = {"useSSL": "true", "serverSslCert": pinned_cert, "disableSslHostnameVerification": "true"}
+        params = {"user": user, "password": password, **timeouts, **tls}
+        return f"jdbc:mariadb:sequential://{hosts}/{database}?{urlencode(params, safe=PATH_SAFE)}"
     if driver == "mysql":
+        # sslMode for Connector/J 8 and later; the three flags for 5.1 (8 ignores them beside sslMode)
+        tls = {"sslMode": "VERIFY_CA", "useSSL": "true", "requireSSL": "true", "verifyServerCertificate": "true",
+               "trustCertificateKeyStoreUrl": f"file:{truststore}", "trustCertificateKeyStoreType": "PKCS12",
+               "enabledTLSProtocols": "TLSv1.2"}
         params = {"zeroDateTimeBehavior": "convertToNull", "jdbcCompliantTruncation": "false",
-                  "failOverReadOnly": "false", **timeouts, "user": user, "password": password}
-        return f"jdbc:mysql://{hosts}/{database}?{urlencode(params)}"
+                  "failOverReadOnly": "false", **timeouts, **tls, "user": user, "password": password}
+        return f"jdbc:mysql://{hosts}/{database}?{urlencode(params, safe=PATH_SAFE)}"
     raise AppConfigError(f"unknown JDBC driver {driver!r}; use one of {', '.join(DRIVERS)}")
 
 
