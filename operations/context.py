@@ -34,7 +34,8 @@ from .platform import Platform, UnsupportedPlatform, platform_of
 __all__ = ["Run", "current", "for_host", "knobs_of", "per_run"]
 
 #: every secret the deploy uses, made together so the file is written once
-SECRET_NAMES = ("db_root_password", "db_app_password", "db_replication_password", "tomcat_keystore_password")
+SECRET_NAMES = ("db_root_password", "db_app_password", "db_replication_password", "db_seed_password",
+                "tomcat_keystore_password")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,16 @@ from .platform import Platform
 PORT = 3306
 #: the account each node's channel logs in to its peer with
 REPLICATION_USER = "qmha_repl"
+#: the account a node being seeded dumps its peer's database with (over TLS, from the peer's address only)
+SEED_USER = "qmha_seed"
+#: what each account kind may do beyond the database ("app": all on the database, in ``db_grants``):
+#: the privileges as GRANT names them, and the ``mysql.user`` columns that show them
+GLOBAL_GRANTS = {
+    "replication": ("REPLICATION SLAVE, REPLICATION CLIENT", {"Repl_slave_priv", "Repl_client_priv"}),
+    "seed": ("SELECT, RELOAD, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT, REPLICATION CLIENT",
+             {"Select_priv", "Reload_priv", "Lock_tables_priv", "Show_view_priv", "Trigger_priv", "Event_priv",
+              "Repl_client_priv"}),
+}
 #: the OS user mariadbd runs as (it joins the TLS group to read the key)
 OS_USER = "mysql"
 
@@ -88,16 +98,21 @@ class DesiredAccount:
     user: str
     host: str
     password_hash: str
-    kind: str  # "app" (all on the database) or "replication" (REPLICATION SLAVE+CLIENT)
+    kind: str  # "app" (all on the database), or a kind of GLOBAL_GRANTS
     tls: bool = True  # REQUIRE SSL: every account the peer logs in with (cross-node traffic is encrypted)
 
 
-def desired_accounts(app_user: str, app_password: str, repl_password: str, peer_address: str) -> list[DesiredAccount]:
+def desired_accounts(app_user: str, app_password: str, repl_password: str, seed_password: str,
+                     peer_address: str) -> list[DesiredAccount]:
+    """The accounts each node holds: the app's (local, and the peer's over TLS), and for the peer only
+    the replication account and the seed account (the peer dumps this node's database when it is
+    seeded from it)."""
     app_hash = native_password_hash(app_password)
     return [
         *(DesiredAccount(app_user, h, app_hash, "app", tls=False) for h in ("localhost", "127.0.0.1")),
         DesiredAccount(app_user, peer_address, app_hash, "app"),
         DesiredAccount(REPLICATION_USER, peer_address, native_password_hash(repl_password), "replication"),
+        DesiredAccount(SEED_USER, peer_address, native_password_hash(seed_password), "seed"),
     ]
 
 
@@ -108,7 +123,7 @@ def account_current(row: dict | None, grants: dict, want: DesiredAccount) -> boo
         return False
     if want.kind == "app":
         return grants.get((want.user, want.host), {}).get("all", False)
-    return row["repl_slave"] and row["repl_client"]
+    return GLOBAL_GRANTS[want.kind][1] <= set(row.get("global", ()))
 
 
 def replication_account_current(state: dict, peer_address: str, password_hash: str) -> bool | None:
@@ -135,7 +150,7 @@ def account_statements(state: dict, desired: list[DesiredAccount], database: str
     grants = (state or {}).get("db_grants", {})
     for want in desired:
         what = f"ALL PRIVILEGES ON {sql_ident(database)}.*" if want.kind == "app" \
-            else "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"
+            else f"{GLOBAL_GRANTS[want.kind][0]} ON *.*"
         sql = (f"GRANT {what} TO {account(want.user, want.host)} IDENTIFIED BY PASSWORD "
                f"{sql_string(want.password_hash)} REQUIRE {'SSL' if want.tls else 'NONE'}")
         if not (known and account_current(users.get((want.user, want.host)), grants, want)):
@@ -199,8 +214,17 @@ def run_sql(statements: list[str], client: str, name: str):
     yield StringCommand(f"{client} < {path}; rc=$?; rm -f {path}; exit $rc")
 
 
-def dump_to(platform: Platform, database: str, plain: str, position: str = "", drop: str = "") -> str:
+def dump_to(platform: Platform, database: str, plain: str, position: str = "", drop: str = "",
+            connect: str = "") -> str:
     """A consistent dump of DATABASE into the file PLAIN, then gzipped (PLAIN.gz). No pipe: a failed
-    dump fails the command, whatever the shell. POSITION and DROP are extra dump options."""
-    return (f"{platform.db_dump} --single-transaction{position} --routines --triggers --events{drop} "
+    dump fails the command, whatever the shell. POSITION and DROP are extra dump options; CONNECT the
+    options that reach another server (first: an option file must lead)."""
+    return (f"{platform.db_dump}{connect} --single-transaction{position} --routines --triggers --events{drop} "
             f"--databases {database} --result-file={plain} && gzip -1 {plain}")
+
+
+def client_options(user: str, password: str) -> str:
+    """A client option file's text that logs USER in with PASSWORD (upload it root-only: it is how a
+    password reaches a client without a command line)."""
+    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+    return f'[client]\nuser = {user}\npassword = "{quoted}"\n'

@@ -183,6 +183,12 @@ class ReplicationStatus(FactBase):
         return result
 
 
+#: the global privileges (``mysql.user`` columns) read for each account: what the replication account
+#: and the seed account (a dump of the database with its position) need
+GLOBAL_PRIVILEGES = ("Repl_slave_priv", "Repl_client_priv", "Select_priv", "Reload_priv", "Lock_tables_priv",
+                     "Show_view_priv", "Trigger_priv", "Event_priv")
+
+
 class DatabaseAccounts(FactBase):
     """Accounts and schema state the database phase manages.
 
@@ -190,7 +196,7 @@ class DatabaseAccounts(FactBase):
 
         {"running": True,
          "users": [{"user": "root", "host": "localhost", "password": "*81F5...", "ssl_type": "",
-                    "repl_slave": False, "repl_client": False}, ...],
+                    "repl_slave": False, "repl_client": False, "global": ["Repl_client_priv", ...]}, ...],
          "db_grants": {("queuemetrics", "localhost"): {"all": True, "grant": False}, ...},
          "databases": ["mysql", "queuemetrics", "test"],
          "tables": 0}
@@ -203,7 +209,7 @@ class DatabaseAccounts(FactBase):
             f"c={client}",
             "if ! \"$c\" -NBe 'SELECT 1' >/dev/null 2>&1; then echo '-- down'; exit 0; fi",
             "echo '-- users'",
-            _sql('"$c"', "-NB", "SELECT User, Host, Password, ssl_type, Repl_slave_priv, Repl_client_priv FROM mysql.user"),
+            _sql('"$c"', "-NB", f"SELECT User, Host, Password, ssl_type, {', '.join(GLOBAL_PRIVILEGES)} FROM mysql.user"),
             "echo '-- db'",
             _sql('"$c"', "-B", f"SELECT * FROM mysql.db WHERE Db = '{database}'"),
             "echo '-- databases'",
@@ -227,9 +233,11 @@ class DatabaseAccounts(FactBase):
             fields = line.split("\t")
             if len(fields) < 6:
                 continue
-            user, host_, password, ssl_type, repl_slave, repl_client = fields[:6]
+            user, host_, password, ssl_type = fields[:4]
+            granted = {column for column, value in zip(GLOBAL_PRIVILEGES, fields[4:]) if value == "Y"}
             result["users"].append({"user": user, "host": host_, "password": password, "ssl_type": ssl_type,
-                                    "repl_slave": repl_slave == "Y", "repl_client": repl_client == "Y"})
+                                    "repl_slave": "Repl_slave_priv" in granted,
+                                    "repl_client": "Repl_client_priv" in granted, "global": sorted(granted)})
         db_lines = [line.split("\t") for line in sections.get("db", []) if line.strip()]
         if db_lines:
             header = db_lines[0]

@@ -12,8 +12,9 @@ Decisions, per node:
   name checks of the peer from 10.2. Before the server is installed, the version the platform's
   package installs stands in.
 - Every account is node-local (``SET sql_log_bin=0``): each node has its own app accounts
-  (``localhost``, ``127.0.0.1``, the peer's address) and a replication account for the peer's
-  address only; every account the peer logs in with is ``REQUIRE SSL`` (cross-node traffic is
+  (``localhost``, ``127.0.0.1``, the peer's address), and for the peer's address only a replication
+  account and a seed account (read-only: the peer, when it is seeded, dumps this node's database
+  with its position straight over TLS, node to node); every account the peer logs in with is ``REQUIRE SSL`` (cross-node traffic is
   encrypted), the local ones ``REQUIRE NONE``. Nothing the phase creates replicates, so the peer's SQL thread
   never meets a ``CREATE USER`` for an account it already has (error 1396).
 - Passwords never appear in a command line or in pyinfra's output: SQL is uploaded to a root-only
@@ -82,11 +83,11 @@ def root_secured(platform: Platform, root_password: str):
 
 @operation()
 def accounts(platform: Platform, database: str, app_user: str, app_password: str, repl_password: str,
-             peer_address: str, charset: str = "utf8"):
+             seed_password: str, peer_address: str, charset: str = "utf8"):
     """DATABASE and the node-local accounts: APP_USER for localhost, 127.0.0.1 and the peer,
-    the replication account for the peer only; the peer's accounts REQUIRE SSL. No command when
-    all are in place."""
-    desired = desired_accounts(app_user, app_password, repl_password, peer_address)
+    the replication and seed accounts for the peer only; the peer's accounts REQUIRE SSL. No
+    command when all are in place."""
+    desired = desired_accounts(app_user, app_password, repl_password, seed_password, peer_address)
     state = host.get_fact(DatabaseAccounts, database=database, client=platform.db_client)
     statements = account_statements(state, desired, database, charset)
     if statements:
@@ -136,5 +137,6 @@ def configure(run: Run, tls_files: list = ()):
                     content=render("mariadb/root-my.cnf.j2", password=root_password), secrets=[root_password])
     accounts(name="QueueMetrics database and accounts", platform=p, database=k.qm_db_name,
              app_user=k.qm_db_app_user, app_password=secrets["db_app_password"],
-             repl_password=secrets["db_replication_password"], peer_address=run.peer.address,
+             repl_password=secrets["db_replication_password"], seed_password=secrets["db_seed_password"],
+             peer_address=run.peer.address,
              charset=k.qm_db_charset)

@@ -106,7 +106,7 @@ def test_capabilities_fall_back_to_the_packaged_version_before_install():
 
 
 def desired(peer=B):
-    return mariadb.desired_accounts("queuemetrics", "app-secret", "repl-secret", peer)
+    return mariadb.desired_accounts("queuemetrics", "app-secret", "repl-secret", "seed-secret", peer)
 
 
 def test_accounts_in_place_give_no_statement():
@@ -118,8 +118,9 @@ def test_first_run_grants_everything_by_hash_with_ssl_for_replication():
     assert statements[0] == "CREATE DATABASE IF NOT EXISTS `queuemetrics` DEFAULT CHARACTER SET utf8"
     grants = statements[1:]
     assert [g.split(" TO ")[1].split(" ")[0] for g in grants] == [
-        "'queuemetrics'@'localhost'", "'queuemetrics'@'127.0.0.1'", f"'queuemetrics'@'{B}'", f"'qmha_repl'@'{B}'"]
-    assert grants[-1].startswith("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.*") and grants[-1].endswith("REQUIRE SSL")
+        "'queuemetrics'@'localhost'", "'queuemetrics'@'127.0.0.1'", f"'queuemetrics'@'{B}'", f"'qmha_repl'@'{B}'",
+        f"'qmha_seed'@'{B}'"]
+    assert grants[-2].startswith("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.*") and grants[-2].endswith("REQUIRE SSL")
     assert all("IDENTIFIED BY PASSWORD '*" in g for g in grants)
     assert not any("secret" in s for s in statements)
 
@@ -130,6 +131,23 @@ def test_the_peer_logs_in_over_tls_only_and_the_local_hop_is_left_as_it_is():
     assert grants[f"'queuemetrics'@'{B}'"].endswith("REQUIRE SSL")
     assert grants["'queuemetrics'@'localhost'"].endswith("REQUIRE NONE")
     assert grants["'queuemetrics'@'127.0.0.1'"].endswith("REQUIRE NONE")
+
+
+def test_the_seed_account_may_dump_the_database_with_its_position_from_the_peer_over_tls_only():
+    seed = [g for g in mariadb.account_statements({}, desired(B), "queuemetrics", "utf8") if "'qmha_seed'" in g]
+    assert len(seed) == 1 and f"'qmha_seed'@'{B}'" in seed[0] and seed[0].endswith("REQUIRE SSL")
+    granted = seed[0].split("GRANT ", 1)[1].split(" ON ", 1)[0].split(", ")
+    # a consistent dump with --master-data: read, lock, views, triggers, events, and the binary log position
+    assert set(granted) == {"SELECT", "RELOAD", "LOCK TABLES", "SHOW VIEW", "TRIGGER", "EVENT", "REPLICATION CLIENT"}
+    assert "ON *.*" in seed[0] and "INSERT" not in seed[0] and "SUPER" not in seed[0]
+
+
+def test_a_seed_account_missing_a_privilege_is_granted_again():
+    accounts = copy.deepcopy(deb("a")["accounts"])
+    seed_row = next(u for u in accounts["users"] if u["user"] == "qmha_seed")
+    seed_row["global"] = [p for p in seed_row["global"] if p != "Reload_priv"]
+    statements = mariadb.account_statements(accounts, desired(B), "queuemetrics", "utf8")
+    assert len(statements) == 1 and statements[0].startswith("GRANT SELECT, RELOAD")
 
 
 def test_a_peer_app_account_without_tls_is_granted_again_with_require_ssl():
@@ -147,7 +165,7 @@ def test_changed_password_and_stale_host_are_corrected():
     accounts["users"].append({"user": "qmha_repl", "host": "10.0.0.9", "password": "*X", "ssl_type": "ANY",
                               "repl_slave": True, "repl_client": True})
     statements = mariadb.account_statements(accounts, mariadb.desired_accounts(
-        "queuemetrics", "new-app-secret", "repl-secret", B), "queuemetrics", "utf8")
+        "queuemetrics", "new-app-secret", "repl-secret", "seed-secret", B), "queuemetrics", "utf8")
     assert len([s for s in statements if s.startswith("GRANT ALL")]) == 3
     assert statements[-1] == "DROP USER 'qmha_repl'@'10.0.0.9'"
 
@@ -220,12 +238,27 @@ def test_file_position_seed_and_point_sql():
     assert not any("gtid" in s for s in point)
 
 
-def test_dump_commands_per_mode():
-    gtid = statements.dump_command(DEB12, GTID, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
-    assert gtid.split(" && ")[1].startswith("mariadb-dump --single-transaction --master-data=1 --gtid ")
-    assert "--add-drop-database --databases queuemetrics" in gtid
-    file_mode = statements.dump_command(EL7, FILE, "queuemetrics", "/var/lib/qm-ha/sql/seed.sql.gz")
-    assert "mysqldump --single-transaction --master-data=1 --routines" in file_mode and "--gtid" not in file_mode
+def test_the_seeded_node_pulls_the_dump_with_its_position_straight_from_the_source_over_tls():
+    gtid = statements.pull_dump_command(DEB12, GTID, "queuemetrics", "node-a.example.com", "/o.cnf",
+                                        "/var/lib/qm-ha/sql/seed.sql.gz")
+    dump = gtid.split(" && ")[1]
+    assert dump.startswith("mariadb-dump --defaults-extra-file=/o.cnf --host=node-a.example.com --port=3306 --ssl ")
+    assert "--ssl-ca=/etc/qm-ha/tls/ca.crt --ssl-verify-server-cert --single-transaction --master-data=1 --gtid " in dump
+    assert "--add-drop-database --databases queuemetrics" in dump
+    assert gtid.endswith("rm -f /o.cnf; [ $rc -eq 0 ] || rm -f /var/lib/qm-ha/sql/seed.sql /var/lib/qm-ha/sql/seed.sql.gz; "
+                         "exit $rc")
+
+
+def test_a_server_that_checks_no_names_pulls_by_address_with_the_ca_only():
+    file_mode = statements.pull_dump_command(EL7, FILE, "queuemetrics", "192.168.1.5", "/o.cnf", "/s.sql.gz")
+    assert "mysqldump --defaults-extra-file=/o.cnf --host=192.168.1.5 --port=3306 --ssl --ssl-ca=" in file_mode
+    assert "--ssl-verify-server-cert" not in file_mode and "--gtid" not in file_mode
+    assert "--single-transaction --master-data=1 --routines" in file_mode
+
+
+def test_the_seed_password_reaches_the_client_in_an_option_file_quoted():
+    text = mariadb.client_options("qmha_seed", 'a"b\\c')
+    assert text == '[client]\nuser = qmha_seed\npassword = "a\\"b\\\\c"\n'
     seed = statements.seed_command("mysql", "/d.sql.gz", "/b.sql", "/a.sql")
     assert seed.startswith("gzip -t /d.sql.gz && mysql < /b.sql && { echo 'SET SESSION sql_log_bin = 0;'; gzip -dc")
 

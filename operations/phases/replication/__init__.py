@@ -5,8 +5,8 @@ How the run is sequenced
 pyinfra reads facts while it *prepares* the run, before anything executes. This phase therefore
 decides once, from facts read at prepare time on **both** nodes, into a ``Plan`` (a pure function,
 tested without nodes), and every step is an ``@operation`` called on both nodes in a fixed order:
-each node yields commands only for its own part, so the shared call order makes "node A dumps,
-then node B loads, then node A points at node B" hold across hosts. Facts read before MariaDB is
+each node yields commands only for its own part, so the shared call order makes "node B pulls
+node A's dump and loads it, then node A points at node B" hold across hosts. Facts read before MariaDB is
 installed say so (``MariadbServer.installed`` is False): the plan then is the first-run plan, and
 its commands are written to be right on the freshly configured servers the earlier phase leaves.
 Values that only exist at execution time (the source's binary log position or GTID at the moment
@@ -29,10 +29,12 @@ Modes (by the server version, see ``mariadb.Capabilities``)
   beginning of the seeded node's binary log (``mysql-bin.000001``, 4), which holds only what
   happened after the seed.
 
-Seeding node T from node S: S dumps the database (``--single-transaction --master-data=1``), the
-control machine copies the file from S to T (SFTP, root-only directories), T stops and clears its
-channel, resets its binary log, points at S, loads the dump with ``sql_log_bin=0`` (it replaces
-T's copy: ``--add-drop-database``), and starts. Then S's channel is (re)pointed at T.
+Seeding node T from node S: T dumps S's database over TLS, node to node, with S's seed account
+(read-only, for T's address only, ``REQUIRE SSL``; ``--single-transaction --master-data=1``) into
+its root-only directory: the data never passes through the control machine, and nothing on T
+changes until the dump is whole. Then T stops and clears its channel, resets its binary log,
+points at S, loads the dump with ``sql_log_bin=0`` (it replaces T's copy: ``--add-drop-database``),
+and starts. Then S's channel is (re)pointed at T.
 
 The package: ``plan`` (the pure decisions), ``statements`` (SQL and shell text), ``gather``
 (both nodes' facts, once per run), ``steps`` (the operations).
@@ -68,8 +70,8 @@ def configure(run: Run):
     if plan.target:
         steps.keep_replaced_copy(name=f"Keep {plan.target}'s own copy of {database} before it is replaced",
                                  plan=plan, run=run)
-        steps.dump_for_peer(name=f"Dump {database} on {plan.source} for {plan.target}", plan=plan, run=run)
-        steps.seed_from_peer(name=f"Seed {plan.target} from {plan.source}", plan=plan, run=run)
+        steps.seed_from_peer(name=f"Seed {plan.target} from {plan.source} (its dump pulled over TLS)",
+                             plan=plan, run=run)
     if plan.point:
         steps.point_at_peer(name=f"Point {plan.point}'s channel at its peer", plan=plan, run=run)
     if plan.start or plan.retune:

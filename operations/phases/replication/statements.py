@@ -78,11 +78,19 @@ def retune_sql(caps: Capabilities, password: str, host: str | None = None) -> li
     return ["STOP SLAVE", "CHANGE MASTER TO " + ", ".join(options), "START SLAVE"]
 
 
-def dump_command(platform: Platform, caps: Capabilities, database: str, path: str) -> str:
-    """The source's consistent dump of DATABASE, carrying its position, gzipped at PATH."""
+def pull_dump_command(platform: Platform, caps: Capabilities, database: str, source: str, options_file: str,
+                      path: str) -> str:
+    """On the node being seeded: the SOURCE's consistent dump of DATABASE, carrying its position,
+    taken straight from the source's server over TLS with the seed account (OPTIONS_FILE, removed
+    whatever happens) and gzipped at PATH. The server's certificate is checked against the cluster
+    CA, and its name too where the client checks names (SOURCE is then the peer's node FQDN)."""
     position = " --master-data=1" + (" --gtid" if caps.gtid else "")
+    connect = (f" --defaults-extra-file={options_file} --host={source} --port={PORT} --ssl "
+               f"--ssl-ca={paths.TLS['ca']}" + (" --ssl-verify-server-cert" if caps.verify_peer_name else ""))
     plain = path[:-3] if path.endswith(".gz") else path
-    return f"rm -f {plain} {path} && " + dump_to(platform, database, plain, position, " --add-drop-database")
+    return (f"rm -f {plain} {path} && "
+            + dump_to(platform, database, plain, position, " --add-drop-database", connect)
+            + f"; rc=$?; rm -f {options_file}; [ $rc -eq 0 ] || rm -f {plain} {path}; exit $rc")
 
 
 def keep_copy_command(platform: Platform, database: str, copies_dir: str = paths.REPLACED_COPIES,

@@ -1,7 +1,7 @@
 """The replication phase's operations, each called on both nodes in one fixed order.
 
 Each yields commands only on the node the plan names for it, so the shared call order makes
-"node A dumps, then node B loads, then node A points at node B" hold across hosts.
+"node B pulls node A's dump and loads it, then node A points at node B" hold across hosts.
 
 Example:
 
@@ -13,22 +13,19 @@ Example:
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
+import io
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand, operation
+from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.facts.files import FileContents
 
 from ... import paths
 from ...atomic import identity as file_identity
 from ...context import Run
-from ...elevated import as_inventory_says
 from ...facts.mariadb import MariadbServer, ReplicationStatus
-from ...mariadb import Capabilities, capabilities, run_sql, sql_string, sql_upload
+from ...mariadb import SEED_USER, Capabilities, capabilities, client_options, run_sql, sql_string, sql_upload
 from .plan import Plan, channel_state, master_host
-from .statements import (dump_command, keep_copy_command, point_sql, retune_sql, seed_command, seed_sql,
+from .statements import (keep_copy_command, point_sql, pull_dump_command, retune_sql, seed_command, seed_sql,
                          wait_command)
 
 
@@ -67,30 +64,6 @@ def import_dump(plan: Plan, run: Run):
 
 
 @operation()
-def dump_for_peer(plan: Plan, run: Run):
-    """On ``plan.source``: a consistent dump with its replication position, for the node being seeded."""
-    if host.name != plan.source:
-        return
-    yield StringCommand(dump_command(run.platform, _caps(run), run.knobs.qm_db_name, paths.SEED_DUMP))
-
-
-def _copy_seed(state, host, source_name: str, path: str):
-    """Copy PATH from the source node to this one through the control machine (owner-only temp dir)."""
-    source = state.inventory.get_host(source_name)
-    workdir = tempfile.mkdtemp(prefix="qmha-seed-")
-    try:
-        local_copy = str(Path(workdir) / Path(path).name)
-        if not source.get_file(path, local_copy, **as_inventory_says(state, source)):
-            raise RuntimeError(f"could not fetch {path} from {source_name}")
-        if not host.put_file(local_copy, path, **as_inventory_says(state, host)):
-            raise RuntimeError(f"could not upload {path} to {host.name}")
-        source.run_shell_command(StringCommand("rm", "-f", path), **as_inventory_says(state, source))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return True
-
-
-@operation()
 def keep_replaced_copy(plan: Plan, run: Run):
     """On ``plan.target`` when it has tables: a dump of its copy, kept before the seed replaces it
     (writes only this node had are recoverable from it)."""
@@ -101,11 +74,16 @@ def keep_replaced_copy(plan: Plan, run: Run):
 
 @operation()
 def seed_from_peer(plan: Plan, run: Run):
-    """On ``plan.target``: replace this node's copy with the source's dump and replicate from the source."""
+    """On ``plan.target``: pull the source's dump, replace this node's copy with it and replicate
+    from the source."""
     if host.name != plan.target:
         return
-    before, after = seed_sql(_caps(run), _peer(run), run.secrets["db_replication_password"])
-    yield FunctionCommand(_copy_seed, (plan.source, paths.SEED_DUMP), {})
+    caps, source = _caps(run), _peer(run)
+    before, after = seed_sql(caps, source, run.secrets["db_replication_password"])
+    # the dump comes straight from the source's server over TLS (node to node), before anything here changes
+    options = f"{paths.SQL_DIR}/seed-client.cnf"
+    yield FileUploadCommand(io.BytesIO(client_options(SEED_USER, run.secrets["db_seed_password"]).encode()), options)
+    yield StringCommand(pull_dump_command(run.platform, caps, run.knobs.qm_db_name, source, options, paths.SEED_DUMP))
     upload_before, sql_before = sql_upload(before, "seed-before")
     upload_after, sql_after = sql_upload(after, "seed-after")
     yield upload_before
