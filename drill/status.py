@@ -107,6 +107,11 @@ def problems(states: dict[str, dict]) -> list[str]:
                              "repair (qm_db_resync) when the channel is broken")
             if not channel["ssl"]:
                 found.append(f"{name}: replication from its peer does not use TLS. Fix: run the deploy")
+        semi = (s["replication"] or {}).get("semi_sync") or {}
+        if semi.get("enabled") and semi.get("master") is False:
+            found.append(f"{name}: runs degraded (asynchronous): its commits do not wait for the peer, so a write "
+                         "it acknowledges lives on this node alone until the peer has it. Fix: bring the peer's "
+                         "replication back (this node waits again by itself once the peer has caught up)")
         for role, days in s["certificate_days"].items():
             if days is None:
                 found.append(f"{name}: {role} presents no certificate this machine could read. Fix: check that "
@@ -121,6 +126,17 @@ def problems(states: dict[str, dict]) -> list[str]:
         found.append("configuration.properties differs between the nodes. Fix: wait a minute for the sync "
                      "(journalctl -t qmha-sync says what it did)")
     return found
+
+
+def commit_mode(semi: dict) -> str:
+    """How this node's commits are acknowledged, from ``ReplicationStatus``' ``semi_sync``."""
+    if semi.get("enabled") is None:
+        return "asynchronous (this server has no semi-synchronous replication)"
+    if not semi["enabled"]:
+        return "asynchronous (qm_db_semi_sync is off)"
+    if semi.get("master"):
+        return "semi-synchronous: each waits for the peer's relay log"
+    return "DEGRADED: asynchronous until the peer catches up"
 
 
 def table(states: dict[str, dict]) -> str:
@@ -138,6 +154,7 @@ def table(states: dict[str, dict]) -> str:
             f"{ch.get('seconds_behind', '-')} s behind, TLS {'yes' if ch.get('ssl') else 'no'}, from "
             f"{ch.get('master_host', '-')}; last error: {ch.get('last_io_error') or ch.get('last_sql_error') or '-'}",
             f"  position      {s['replication'].get('gtid_binlog_pos') or (s['replication'].get('master') or {})}",
+            f"  commits       {commit_mode((s['replication'] or {}).get('semi_sync') or {})}",
             "  certificates  " + ", ".join(f"{r} {d if d is not None else '?'} days" for r, d in
                                            s["certificate_days"].items()),
             f"  free space    {s['free_mb']} MiB (data filesystem); binary logs kept {s['binlog_days']} days "

@@ -292,6 +292,8 @@ class Knobs:
                                     example="'queuemetrics'"))
     qm_db_charset: str = form(Text(pattern=r"[a-z0-9]{2,32}", what="a MariaDB character set name", example="'utf8'"))
     qm_db_expire_logs_days: int = form(Number(low=1, high=99))
+    qm_db_semi_sync: bool = form(Flag())
+    qm_db_semi_sync_timeout_ms: int = form(Number(low=100, high=60_000))
     qm_db_dump: str | None = form(LocalFile(optional=True, checked_later=True, example="'backup/queuemetrics.sql.gz'"))
     qm_db_import_into_nonempty: bool = form(Flag())
     qm_db_resync: str | None = form(Text(optional=True, pattern=r"[^\s]+", what="a host name of this inventory",

@@ -38,6 +38,12 @@ GLOBAL_GRANTS = {
              {"Select_priv", "Reload_priv", "Lock_tables_priv", "Show_view_priv", "Trigger_priv", "Event_priv",
               "Repl_client_priv"}),
 }
+#: a channel's timing: it hears from its peer every HEARTBEAT_S when idle, takes NET_TIMEOUT_S of
+#: silence as a lost link, and tries to reconnect every CONNECT_RETRY_S (a partition heals within
+#: seconds of the link coming back, not a minute)
+HEARTBEAT_S = 1
+NET_TIMEOUT_S = 3
+CONNECT_RETRY_S = 1
 #: the OS user mariadbd runs as (it joins the TLS group to read the key)
 OS_USER = "mysql"
 
@@ -58,6 +64,11 @@ class Capabilities:
     def verify_peer_name(self) -> bool:
         """The client checks the peer certificate's subjectAltNames (5.5 looks at the CN only)."""
         return self.version >= (10, 2)
+
+    @property
+    def semi_sync(self) -> bool:
+        """Semi-synchronous replication built into the server (10.3; 5.5 has none)."""
+        return self.version >= (10, 3)
 
     @property
     def mode(self) -> str:

@@ -93,6 +93,13 @@ def _int(value) -> int | None:
         return None
 
 
+def _float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class ReplicationStatus(FactBase):
     """The node's replication state: its identity, binary log position and the channel from its peer.
 
@@ -105,18 +112,27 @@ class ReplicationStatus(FactBase):
                      "io_running": "Yes", "sql_running": "Yes", "seconds_behind": 0,
                      "last_io_errno": 0, "last_io_error": "", "last_sql_errno": 0, "last_sql_error": "",
                      "using_gtid": "Slave_Pos", "ssl": True, "ssl_ca": "/etc/qm-ha/tls/ca.crt",
-                     "ssl_verify_server_cert": True, "connect_retry": 10,
+                     "ssl_verify_server_cert": True, "connect_retry": 1,
                      "master_log_file": "mysql-bin.000001", "read_master_log_pos": 2044,
-                     "relay_master_log_file": "mysql-bin.000001", "exec_master_log_pos": 2044}}
+                     "relay_master_log_file": "mysql-bin.000001", "exec_master_log_pos": 2044,
+                     "heartbeat_period": 1.0},
+         "semi_sync": {"enabled": True, "master": True, "clients": 1, "slave": True}}
 
     ``running`` is False (and the rest empty) when no server answers; ``channel`` is None when no
-    replication is configured. The GTID fields are None on servers without GTID (MariaDB 5.5).
+    replication is configured. The GTID fields are None on servers without GTID (MariaDB 5.5), and
+    ``semi_sync``'s on servers without semi-sync (``enabled``: configured; ``master``: this node's
+    commits wait for the peer now, False when it went on asynchronously or is not configured;
+    ``clients``: peers connected semi-synchronously).
     """
 
-    VARIABLES = ("server_id", "gtid_domain_id", "log_bin", "gtid_binlog_pos", "gtid_slave_pos", "gtid_current_pos")
+    VARIABLES = ("server_id", "gtid_domain_id", "log_bin", "gtid_binlog_pos", "gtid_slave_pos", "gtid_current_pos",
+                 "rpl_semi_sync_master_enabled")
+    STATUS = ("Slave_heartbeat_period", "Rpl_semi_sync_master_status", "Rpl_semi_sync_master_clients",
+              "Rpl_semi_sync_slave_status")
 
     def command(self, client: str = DEFAULT_CLIENT) -> str:
         names = ",".join(f"'{v}'" for v in self.VARIABLES)
+        status_names = ",".join(f"'{v}'" for v in self.STATUS)
         return "; ".join([
             f"c={client}",
             "if ! \"$c\" -NBe 'SELECT 1' >/dev/null 2>&1; then echo '-- down'; exit 0; fi",
@@ -128,6 +144,8 @@ class ReplicationStatus(FactBase):
             _sql('"$c"', "-E", "SHOW MASTER STATUS"),
             "echo '-- binlogs'",
             _sql('"$c"', "-NB", "SHOW BINARY LOGS") + " | head -n 1",
+            "echo '-- status'",
+            _sql('"$c"', "-NB", f"SHOW GLOBAL STATUS WHERE Variable_name IN ({status_names})"),
             "true",
         ])
 
@@ -135,20 +153,24 @@ class ReplicationStatus(FactBase):
     def default() -> dict:
         return {"running": False, "server_id": None, "gtid_domain_id": None, "log_bin": False,
                 "gtid_binlog_pos": None, "gtid_slave_pos": None, "gtid_current_pos": None,
-                "master": None, "first_binlog": None, "channel": None}
+                "master": None, "first_binlog": None, "channel": None,
+                "semi_sync": {"enabled": None, "master": None, "clients": None, "slave": None}}
 
     def process(self, output) -> dict:
         result = self.default()
-        sections = split_sections(output, ("down", "variables", "slave", "master", "binlogs"))
+        sections = split_sections(output, ("down", "variables", "slave", "master", "binlogs", "status"))
         if "down" in sections or "variables" not in sections:
             return result
         result["running"] = True
+        enabled = None
         for line in sections["variables"]:
             name, _, value = line.partition("\t")
             if name in ("server_id", "gtid_domain_id"):
                 result[name] = _int(value)
             elif name == "log_bin":
                 result["log_bin"] = value.strip().upper() == "ON"
+            elif name == "rpl_semi_sync_master_enabled":
+                enabled = value.strip().upper() == "ON"
             elif name in self.VARIABLES:
                 result[name] = value.strip()
         masters = parse_vertical(sections.get("master", []))
@@ -156,6 +178,12 @@ class ReplicationStatus(FactBase):
             result["master"] = {"file": masters[0]["File"], "position": _int(masters[0].get("Position"))}
         binlogs = [line.split("\t")[0] for line in sections.get("binlogs", []) if line.strip()]
         result["first_binlog"] = binlogs[0] if binlogs else None
+        status = dict(line.partition("\t")[::2] for line in sections.get("status", []) if line.strip())
+        on = {"ON": True, "OFF": False}
+        result["semi_sync"] = {"enabled": enabled,
+                               "master": on.get(status.get("Rpl_semi_sync_master_status", "").strip()),
+                               "clients": _int(status.get("Rpl_semi_sync_master_clients")),
+                               "slave": on.get(status.get("Rpl_semi_sync_slave_status", "").strip())}
         slaves = parse_vertical(sections.get("slave", []))
         if slaves and slaves[0].get("Master_Host"):
             s = slaves[0]
@@ -179,6 +207,7 @@ class ReplicationStatus(FactBase):
                 "read_master_log_pos": _int(s.get("Read_Master_Log_Pos")),
                 "relay_master_log_file": s.get("Relay_Master_Log_File"),
                 "exec_master_log_pos": _int(s.get("Exec_Master_Log_Pos")),
+                "heartbeat_period": _float(status.get("Slave_heartbeat_period")),
             }
         return result
 

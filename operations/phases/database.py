@@ -6,6 +6,14 @@ Decisions, per node:
 - ``server_id``, ``gtid_domain_id`` and ``auto_increment_offset`` are the node's position in the
   inventory (node A 1, node B 2) with ``auto_increment_increment=2``: both nodes take writes
   without key clashes.
+- Semi-synchronous replication both ways where the server has it (10.3+, ``qm_db_semi_sync``): a
+  commit returns once the peer's relay log holds it (``AFTER_SYNC``), so a node that dies right
+  after acknowledging a write has already handed it on; a silent peer costs one
+  ``qm_db_semi_sync_timeout_ms`` and the node goes on asynchronously until the peer is back (and
+  a peer that is not connected costs nothing). With ``sync_binlog=1`` and
+  ``innodb_flush_log_at_trx_commit=1`` an acknowledged commit is on disk on both nodes.
+- Channels hear from their peer every second and give a silent link up after 3 s, so a partition
+  heals within seconds of the link coming back (``mariadb.HEARTBEAT_S``, ``NET_TIMEOUT_S``).
 - The server version picks the features (``mariadb.capabilities``): GTID from 10.0, several
   listen addresses from 10.11 (127.0.0.1 and the node address; an older server listens on all
   addresses and relies on its accounts, which name only local and peer hosts), certificate
@@ -43,7 +51,7 @@ from pyinfra.operations.util import any_changed
 from .. import paths
 from ..context import Run
 from ..facts.mariadb import DatabaseAccounts, MariadbServer
-from ..mariadb import (OS_USER, PORT, Capabilities, account_statements, capabilities, desired_accounts,
+from ..mariadb import (NET_TIMEOUT_S, OS_USER, PORT, Capabilities, account_statements, capabilities, desired_accounts,
                        native_password_hash, root_statements, run_sql)
 from ..platform import Platform, install_packages
 from ..render import config_file, render
@@ -51,8 +59,11 @@ from ..secret_files import secret_file
 from .tls import GROUP
 
 
-def server_settings(node_index: int, address: str, caps: Capabilities, expire_logs_days: int = 7) -> dict:
-    """The values templates/mariadb/60-qmha.cnf.j2 needs for node NODE_INDEX (0 for A, 1 for B)."""
+def server_settings(node_index: int, address: str, caps: Capabilities, expire_logs_days: int = 7,
+                    semi_sync_timeout_ms: int | None = None) -> dict:
+    """The values templates/mariadb/60-qmha.cnf.j2 needs for node NODE_INDEX (0 for A, 1 for B);
+    SEMI_SYNC_TIMEOUT_MS: semi-synchronous both ways with this timeout, where the server has it
+    (None: asynchronous)."""
     if caps.multi_bind:
         bind, comment = f"127.0.0.1,{address}", "listen on localhost and this node's address only"
     else:
@@ -65,6 +76,8 @@ def server_settings(node_index: int, address: str, caps: Capabilities, expire_lo
         "port": PORT,
         "gtid": caps.gtid,
         "expire_logs_days": int(expire_logs_days),
+        "net_timeout": NET_TIMEOUT_S,
+        "semi_sync_timeout_ms": int(semi_sync_timeout_ms) if caps.semi_sync and semi_sync_timeout_ms else None,
         "tls_ca": paths.TLS["ca"],
         "tls_cert": paths.TLS["chain"],
         "tls_key": paths.TLS["key"],
@@ -116,7 +129,8 @@ def configure(run: Run, tls_files: list = ()):
     files.directory(name=paths.SQL_DIR, path=paths.SQL_DIR, user="root", group="root", mode="0700")
     config = config_file(
         "mariadb/60-qmha.cnf.j2", f"{p.db_config_dir}/60-qmha.cnf",
-        server_settings(run.index, run.me.address, caps, k.qm_db_expire_logs_days),
+        server_settings(run.index, run.me.address, caps, k.qm_db_expire_logs_days,
+                        k.qm_db_semi_sync_timeout_ms if k.qm_db_semi_sync else None),
         name="MariaDB replication and network settings",
         user="root", group="root", mode="0644", create_remote_dir=False,  # the package's
     )

@@ -30,8 +30,10 @@ from .. import certificates
 from ..certificates import CertificateError
 from ..context import Run, for_host, knobs_of, per_run
 from ..elevated import as_inventory_says
+from ..facts.mariadb import MariadbServer
 from ..facts.system import EpochTime, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
 from ..knobs import connection
+from ..mariadb import capabilities
 from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
 from .app.tomcat import AppConfigError, tomcat_for
 from .app.webapp import licence_env, licence_key
@@ -70,6 +72,22 @@ def check_os(h) -> list[Finding]:
         return [Finding(h.name, "supported OS", str(exc),
                         f"install one of {SUPPORTED} on this node (a fresh install, as the seed asks)")]
     return []
+
+
+def check_semi_sync(h) -> list[Finding]:
+    """A warning where the node's MariaDB has no semi-synchronous replication (5.5): what a node
+    acknowledged and had not yet sent is lost with that node."""
+    run = for_host(h)
+    if run.platform is None or not run.knobs.qm_db_semi_sync:
+        return []
+    caps = capabilities(h.get_fact(MariadbServer, client=run.platform.db_client), run.platform)
+    if caps.semi_sync:
+        return []
+    version = ".".join(map(str, caps.version))
+    return [Finding(h.name, "semi-synchronous replication",
+                    f"MariaDB {version} has none: a write this node acknowledged and had not yet sent to its peer "
+                    "is lost if this node is lost", "accept it, or run the cluster on a system whose MariaDB is "
+                    "10.3 or later (EL 8/9, Debian 12/13); qm_db_semi_sync = False silences this", warning=True)]
 
 
 def check_app_mode(h) -> list[Finding]:
@@ -323,6 +341,7 @@ def findings(run: Run) -> list[Finding]:
         peer = next(n for n in cluster.nodes if n is not node)
         result += check_os(h)
         result += check_app_mode(h)
+        result += check_semi_sync(h)
         result += check_root(h)
         result += check_interface(h, node)
         result += check_disk(h)

@@ -52,7 +52,7 @@ def test_replication_status_fact_reads_a_running_gtid_channel():
     ch = status["channel"]
     assert (ch["master_host"], ch["io_running"], ch["sql_running"]) == (A, "Yes", "Yes")
     assert ch["ssl"] and ch["ssl_verify_server_cert"] and ch["using_gtid"] == "Slave_Pos"
-    assert ch["seconds_behind"] == 0 and ch["connect_retry"] == 10
+    assert ch["seconds_behind"] == 0 and ch["connect_retry"] == 1 and ch["heartbeat_period"] == 1.0
     assert status["master"] == {"file": "mysql-bin.000001", "position": 1658}
 
 
@@ -81,6 +81,26 @@ def test_accounts_fact_reads_privileges_from_columns_not_grant_text():
 
 
 # ---------------------------------------------------------------- configuration
+
+
+def test_a_silent_link_is_given_up_after_seconds_and_retried_for_as_long_as_the_peer_is_away():
+    text = render("mariadb/60-qmha.cnf.j2", **database.server_settings(0, A, GTID))
+    assert "slave-net-timeout        = 3\n" in text and "master-retry-count       = 100000000\n" in text
+    assert "sync-binlog              = 1\n" in text and "innodb-flush-log-at-trx-commit = 1\n" in text
+
+
+def test_semi_sync_both_ways_with_the_lossless_wait_point_where_the_server_has_it():
+    text = render("mariadb/60-qmha.cnf.j2", **database.server_settings(0, A, GTID, semi_sync_timeout_ms=1500))
+    for line in ("rpl-semi-sync-master-enabled       = ON", "rpl-semi-sync-slave-enabled        = ON",
+                 "rpl-semi-sync-master-wait-point    = AFTER_SYNC", "rpl-semi-sync-master-timeout       = 1500",
+                 "rpl-semi-sync-master-wait-no-slave = OFF"):
+        assert line + "\n" in text
+
+
+@pytest.mark.parametrize("caps, timeout", [(FILE, 1000), (GTID, None)])
+def test_no_semi_sync_on_55_or_when_switched_off(caps, timeout):
+    text = render("mariadb/60-qmha.cnf.j2", **database.server_settings(0, A, caps, semi_sync_timeout_ms=timeout))
+    assert "semi-sync" not in text
 
 
 @pytest.mark.parametrize("caps, bind, gtid_line", [
@@ -348,6 +368,24 @@ def test_a_changed_replication_password_is_given_to_the_running_channel_in_place
     sql = statements.retune_sql(GTID, "new-secret")
     assert sql[0] == "STOP SLAVE" and sql[-1] == "START SLAVE"
     assert "MASTER_PASSWORD = 'new-secret'" in sql[1] and "MASTER_LOG_POS" not in sql[1] and "MASTER_USE_GTID" not in sql[1]
+
+
+def test_a_channel_deployed_with_the_slow_defaults_gets_heartbeats_in_place():
+    b = deb("b")
+    b["status"] = copy.deepcopy(b["status"])
+    b["status"]["channel"].update(connect_retry=10, heartbeat_period=30.0)  # as 10.11 sets them by default
+    nodes = with_channel_passwords(nodes_from(deb("a"), b), CURRENT, CURRENT)
+    plan = rplan.make_plan(nodes, GTID, "queuemetrics", password=CURRENT)
+    assert plan.retune == ["node-b"] and not plan.target and not plan.point
+    assert "MASTER_HEARTBEAT_PERIOD" in plan.states["node-b"].detail
+    sql = statements.retune_sql(GTID, "pw")[1]
+    assert "MASTER_HEARTBEAT_PERIOD = 1" in sql and "MASTER_CONNECT_RETRY = 1" in sql
+
+
+def test_every_new_channel_hears_from_its_peer_every_second():
+    for caps in (GTID, FILE):
+        change = statements.change_master_sql(caps, A, "pw")
+        assert "MASTER_HEARTBEAT_PERIOD = 1" in change and "MASTER_CONNECT_RETRY = 1" in change
 
 
 def test_a_login_refused_after_a_password_change_is_healed_not_reseeded():

@@ -11,6 +11,7 @@ def healthy(**changes) -> dict:
         "services": {"nginx": "active", "tomcat10": "active", "mariadb": "active"},
         "sysup": "QMUP",
         "replication": {"running": True, "gtid_binlog_pos": "1-1-9,2-2-4",
+                        "semi_sync": {"enabled": True, "master": True, "clients": 1, "slave": True},
                         "channel": {"io_running": "Yes", "sql_running": "Yes", "ssl": True, "seconds_behind": 0,
                                     "last_io_error": "", "last_sql_error": "", "master_host": "node-b.lab.test"}},
         "properties_sha256": "ab" * 32,
@@ -38,6 +39,21 @@ def test_a_broken_channel_names_its_error_and_the_repair():
     b["replication"]["channel"].update(sql_running="No", last_sql_error="Duplicate entry '7' for key 'PRIMARY'")
     [found] = status.problems({"node-a": healthy(), "node-b": b})
     assert "node-b: replication from its peer: IO Yes, SQL No (Duplicate entry" in found and "qm_db_resync" in found
+
+
+def test_a_node_whose_commits_no_longer_wait_for_its_peer_is_named_degraded():
+    b = healthy()
+    b["replication"]["semi_sync"].update(master=False, clients=0)
+    [found] = status.problems({"node-a": healthy(), "node-b": b})
+    assert found.startswith("node-b: runs degraded (asynchronous)") and "Fix:" in found
+    assert "DEGRADED" in status.table({"node-a": healthy(), "node-b": b})
+
+
+def test_a_server_without_semi_sync_is_not_a_problem_but_is_shown():
+    a = healthy()
+    a["replication"]["semi_sync"] = {"enabled": None, "master": None, "clients": None, "slave": None}
+    assert status.problems({"node-a": a, "node-b": healthy()}) == []
+    assert "has no semi-synchronous replication" in status.table({"node-a": a, "node-b": healthy()})
 
 
 def test_an_unreachable_node_an_expiring_certificate_and_differing_settings_are_named():

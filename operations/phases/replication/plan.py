@@ -18,10 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ... import paths
-from ...mariadb import REPLICATION_USER, Capabilities
+from ...mariadb import CONNECT_RETRY_S, HEARTBEAT_S, REPLICATION_USER, Capabilities
 
-#: seconds between a channel's reconnection attempts
-CONNECT_RETRY_S = 10
 #: IO-thread errors that heal by themselves (peer down or restarting): not a broken channel
 TRANSIENT_IO_ERRNOS = {0, 1040, 1158, 1159, 2003, 2005, 2006, 2013}
 #: the peer refused the channel's login (ER_ACCESS_DENIED_ERROR)
@@ -90,6 +88,7 @@ def channel_state(server: dict, status: dict, peer_address: str, caps: Capabilit
             ("MASTER_SSL_VERIFY_SERVER_CERT", ch["ssl_verify_server_cert"] == caps.verify_peer_name),
             ("MASTER_USER", ch["master_user"] == REPLICATION_USER),
             ("MASTER_CONNECT_RETRY", ch["connect_retry"] == CONNECT_RETRY_S),
+            ("MASTER_HEARTBEAT_PERIOD", ch.get("heartbeat_period") == HEARTBEAT_S),
             ("MASTER_PASSWORD", not stale_password),
         ) if not ok]
         if drift:

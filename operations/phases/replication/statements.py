@@ -14,9 +14,9 @@ Example:
 from __future__ import annotations
 
 from ... import paths
-from ...mariadb import PORT, REPLICATION_USER, Capabilities, dump_to, sql_string
+from ...mariadb import CONNECT_RETRY_S, HEARTBEAT_S, PORT, REPLICATION_USER, Capabilities, dump_to, sql_string
 from ...platform import Platform
-from .plan import CONNECT_RETRY_S, FIRST_BINLOG, KEEP_COPIES
+from .plan import FIRST_BINLOG, KEEP_COPIES
 
 #: how long (s) a changed channel may take to run both threads
 WAIT_S = 60
@@ -30,6 +30,7 @@ def change_master_sql(caps: Capabilities, master_address: str, password: str, po
         f"MASTER_USER = {sql_string(REPLICATION_USER)}",
         f"MASTER_PASSWORD = {sql_string(password)}",
         f"MASTER_CONNECT_RETRY = {CONNECT_RETRY_S}",
+        f"MASTER_HEARTBEAT_PERIOD = {HEARTBEAT_S}",
         "MASTER_SSL = 1",
         f"MASTER_SSL_CA = {sql_string(paths.TLS['ca'])}",
         f"MASTER_SSL_VERIFY_SERVER_CERT = {1 if caps.verify_peer_name else 0}",
@@ -71,7 +72,7 @@ def retune_sql(caps: Capabilities, password: str, host: str | None = None) -> li
     options = [f"MASTER_HOST = {sql_string(host)}"] if host and caps.gtid else []
     options += [
         f"MASTER_USER = {sql_string(REPLICATION_USER)}", f"MASTER_PASSWORD = {sql_string(password)}",
-        f"MASTER_CONNECT_RETRY = {CONNECT_RETRY_S}", "MASTER_SSL = 1",
+        f"MASTER_CONNECT_RETRY = {CONNECT_RETRY_S}", f"MASTER_HEARTBEAT_PERIOD = {HEARTBEAT_S}", "MASTER_SSL = 1",
         f"MASTER_SSL_CA = {sql_string(paths.TLS['ca'])}",
         f"MASTER_SSL_VERIFY_SERVER_CERT = {1 if caps.verify_peer_name else 0}",
     ]
