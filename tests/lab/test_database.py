@@ -187,3 +187,62 @@ def test_broken_channel_is_reported_and_resync_repairs_it(lab, rows):
     lab.wait_for(lambda: count(lab, "node-a", token) == 1, timeout=10, what="node-b's write on node-a")
     healthy = lab.deploy("--data", "qm_db_resync=node-b")
     assert healthy.returncode == 0 and healthy.changed() == "-", healthy.output[-3000:]
+
+
+# ---------------------------------------------------------------- semi-sync and a partition
+
+
+def semi_sync(lab, name: str) -> dict:
+    return lab.replication(name)["semi_sync"]
+
+
+def test_each_node_commits_semi_synchronously_with_its_peer(lab, rows):
+    token = secrets.token_hex(8)
+    before = {n: int(lab.sql(n, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'")[0][1]) for n in lab.names}
+    for name in lab.names:
+        lab.sql(name, f"INSERT INTO {rows} (origin, token) VALUES ('{name}', '{token}')")
+    for name in lab.names:
+        assert semi_sync(lab, name) == {"enabled": True, "master": True, "clients": 1, "slave": True}
+        wait_point = lab.sql(name, "SELECT @@rpl_semi_sync_master_wait_point")[0][0]
+        assert wait_point == "AFTER_SYNC"
+        # the commit above waited for the peer's acknowledgement: counted as a semi-synchronous one
+        assert int(lab.sql(name, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'")[0][1]) > before[name]
+    assert lab.replication("node-a")["channel"]["heartbeat_period"] == 1.0
+
+
+PARTITION = "qmha_test_partition"
+
+
+def cut_link(lab) -> None:
+    """Node A drops every packet to and from node B (nothing is refused: a silent partition)."""
+    b = lab.node_info("node-b")["address"]
+    rules = (f"table inet {PARTITION} {{ chain input {{ type filter hook input priority -10; ip saddr {b} drop; }} "
+             f"chain output {{ type filter hook output priority -10; ip daddr {b} drop; }} }}")
+    lab.on("node-a", f"echo '{rules}' | nft -f -")
+
+
+def restore_link(lab) -> None:
+    lab.on("node-a", f"nft delete table inet {PARTITION}", check=False)
+
+
+def test_a_partition_degrades_commits_to_asynchronous_and_heals_by_itself_with_every_write_on_both(lab, rows):
+    token = secrets.token_hex(8)
+    cut_link(lab)
+    try:
+        # both sides keep taking writes; the first commit on each waits one semi-sync timeout, then
+        # the node goes on asynchronously
+        for i in range(3):
+            for name in lab.names:
+                lab.sql(name, f"INSERT INTO {rows} (origin, token) VALUES ('{name}', '{token}')", timeout=60)
+        for name in lab.names:
+            assert count(lab, name, token) == 3
+            assert semi_sync(lab, name)["master"] is False  # degraded, and the status command says so
+        lab.wait_for(lambda: lab.replication("node-b")["channel"]["io_running"] != "Yes", timeout=30,
+                     what="node-b's channel noticing the silent link")
+    finally:
+        restore_link(lab)
+    for name in lab.names:
+        lab.wait_for(lambda n=name: count(lab, n, token) == 6, timeout=60, what=f"every write on {name}")
+    lab.wait_for(lab.channels_running, timeout=60, interval=1, what="both channels running again")
+    for name in lab.names:
+        lab.wait_for(lambda n=name: semi_sync(lab, n)["master"], timeout=60, what=f"{name} semi-synchronous again")
