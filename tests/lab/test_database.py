@@ -216,9 +216,11 @@ PARTITION = "qmha_test_partition"
 def cut_link(lab) -> None:
     """Node A drops every packet to and from node B (nothing is refused: a silent partition)."""
     b = lab.node_info("node-b")["address"]
-    rules = (f"table inet {PARTITION} {{ chain input {{ type filter hook input priority -10; ip saddr {b} drop; }} "
-             f"chain output {{ type filter hook output priority -10; ip daddr {b} drop; }} }}")
-    lab.on("node-a", f"echo '{rules}' | nft -f -")
+    lab.on("node-a", f"nft add table inet {PARTITION} && "
+                     f"nft add chain inet {PARTITION} input '{{ type filter hook input priority -10; }}' && "
+                     f"nft add chain inet {PARTITION} output '{{ type filter hook output priority -10; }}' && "
+                     f"nft add rule inet {PARTITION} input ip saddr {b} drop && "
+                     f"nft add rule inet {PARTITION} output ip daddr {b} drop")
 
 
 def restore_link(lab) -> None:
