@@ -14,7 +14,12 @@ The bench logs in with a temporary account made for this machine's address on ea
 cluster's firewall lets only the peer reach MariaDB: while the bench runs, each node's ``inet qmha``
 table holds one more rule accepting this machine's address on the lab network for the database port,
 removed by its handle at the end (a rule left by an interrupted run is removed at the next start).
-Not a test: it prints figures. ``bench/run.py`` imports ``session``, ``lag_phase`` and ``catch_up_phase``.
+3. Commit latency on node A as deployed (semi-synchronous) next to the asynchronous floor (A's
+   semi-sync switched off for that run).
+4. A silent partition (node A drops every packet to and from node B for 10 s) under writes on both
+   nodes: the time from the link's return until both hold every row.
+
+Not a test: it prints figures. ``bench/run.py`` imports the phases.
 """
 
 from __future__ import annotations
@@ -184,6 +189,144 @@ def catch_up_phase(cfg, nodes, password, rate, seconds) -> dict:
     return figures
 
 
+def _commit_times(address: str, password: str, origin: str, count: int) -> list[float]:
+    conn = connect(address, password)
+    cur = conn.cursor()
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        cur.execute(f"INSERT INTO {TABLE} (origin) VALUES (%s)", (origin,))
+        times.append(time.perf_counter() - started)
+    conn.close()
+    return times
+
+
+def _ms(values: list[float], q: float) -> float:
+    return round(percentile(values, q) * 1000, 2)
+
+
+def commit_latency_phase(nodes, password, count: int = 300) -> dict:
+    """COUNT one-row commits in a row on node A from this machine, as deployed (semi-synchronous where
+    the server has it), then with A's semi-sync switched off for the run (the asynchronous floor)."""
+    a = nodes[0]
+    enabled = node_sql(a["container"], "SELECT @@rpl_semi_sync_master_enabled").strip() == "1"
+
+    def counters() -> dict:
+        return {k: int(v) for k, v in (line.split("\t") for line in node_sql(
+            a["container"], "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%tx'").splitlines() if "\t" in line)}
+
+    before = counters()
+    deployed = _commit_times(a["address"], password, "commit-semi", count)
+    after = counters()
+    status = {k: after[k] - before.get(k, 0) for k in after}
+    node_sql(a["container"], "SET GLOBAL rpl_semi_sync_master_enabled = OFF")
+    try:
+        floor = _commit_times(a["address"], password, "commit-async", count)
+    finally:
+        if enabled:
+            node_sql(a["container"], "SET GLOBAL rpl_semi_sync_master_enabled = ON")
+    return {"node": a["name"], "count": count, "semi_sync": enabled,
+            "p50_ms": _ms(deployed, 0.5), "p99_ms": _ms(deployed, 0.99),
+            "async_p50_ms": _ms(floor, 0.5), "async_p99_ms": _ms(floor, 0.99),
+            "acknowledged_tx": int(status.get("Rpl_semi_sync_master_yes_tx", 0)),
+            "unacknowledged_tx": int(status.get("Rpl_semi_sync_master_no_tx", 0))}
+
+
+def print_commit_latency(f: dict) -> None:
+    mode = "semi-synchronous" if f["semi_sync"] else "asynchronous (no semi-sync on this server)"
+    print(f"commit latency on {f['node']}, {f['count']} one-row commits in a row from this machine:")
+    print(f"  as deployed ({mode}): p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms "
+          f"({f['acknowledged_tx']} of them acknowledged by the peer, {f['unacknowledged_tx']} not)")
+    print(f"  asynchronous floor: p50 {f['async_p50_ms']:.2f} ms, p99 {f['async_p99_ms']:.2f} ms")
+
+
+PARTITION_TABLE = "qmha_bench_partition"
+
+
+def _partition(container: str, peer_address: str, cut: bool) -> None:
+    if not cut:
+        _nft(container, "delete", "table", "inet", PARTITION_TABLE, check=False)
+        return
+    _nft(container, "delete", "table", "inet", PARTITION_TABLE, check=False)  # left by an interrupted run
+    _nft(container, "add", "table", "inet", PARTITION_TABLE)
+    for chain, hook, match in (("input", "input", "saddr"), ("output", "output", "daddr")):
+        _nft(container, "add", "chain", "inet", PARTITION_TABLE, chain,
+             f"{{ type filter hook {hook} priority -10; }}")
+        _nft(container, "add", "rule", "inet", PARTITION_TABLE, chain, "ip", match, peer_address, "drop")
+
+
+class TimedWriter(Writer):
+    """A Writer that also keeps how long each commit took."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.latencies: list[float] = []
+
+    def run(self):
+        conn = connect(self.address, self.password)
+        cur = conn.cursor()
+        for _ in paced(self.rate, int(self.rate * self.seconds), time.monotonic()):
+            started = time.monotonic()
+            try:
+                cur.execute(f"INSERT INTO {TABLE} (origin) VALUES (%s)", (self.origin,))
+                self.committed[cur.lastrowid] = time.monotonic()
+                self.latencies.append(self.committed[cur.lastrowid] - started)
+            except pymysql.MySQLError:
+                self.errors += 1
+        conn.close()
+
+
+def partition_phase(nodes, password, hold: float = 10, rate: float = 20) -> dict:
+    """Both nodes take RATE inserts/s from this machine while node A drops every packet to and from
+    node B for HOLD seconds (a silent partition); then the time from the link's return until each
+    node holds every row the other committed, and the longest commit meanwhile (one semi-sync
+    timeout, where the server has semi-sync)."""
+    a, b = nodes
+    tag = secrets.token_hex(4)
+    writers = [TimedWriter(n["address"], password, f"part-{tag}-{n['name']}", rate, hold + 6) for n in nodes]
+    for w in writers:
+        w.start()
+    time.sleep(2)
+    _partition(a["container"], b["address"], cut=True)
+    try:
+        time.sleep(hold)
+    finally:
+        _partition(a["container"], b["address"], cut=False)
+    back = time.monotonic()
+    for w in writers:
+        w.join(timeout=hold + 60)
+    figures = {"hold_s": hold, "rate_per_node": rate, "healed": False,
+               "rows": {w.origin: len(w.committed) for w in writers},
+               "write_errors": sum(w.errors for w in writers),
+               "longest_commit_s": round(max((max(w.latencies) for w in writers if w.latencies), default=0), 2)}
+    conns = {n["name"]: connect(n["address"], password) for n in nodes}
+    deadline = back + 120
+    while time.monotonic() < deadline:
+        held = {}
+        for name, conn in conns.items():
+            cur = conn.cursor()
+            cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE origin LIKE %s", (f"part-{tag}-%",))
+            held[name] = cur.fetchone()[0]
+        if all(count == sum(figures["rows"].values()) for count in held.values()):
+            figures.update(healed=True, healed_after_s=round(time.monotonic() - back, 2))
+            break
+        time.sleep(0.05)
+    for conn in conns.values():
+        conn.close()
+    return figures
+
+
+def print_partition(f: dict) -> None:
+    print(f"partition: node A drops every packet to and from node B for {f['hold_s']:g} s while both take "
+          f"{f['rate_per_node']:g} inserts/s")
+    if not f["healed"]:
+        print("  the nodes did not hold each other's rows within 120 s of the link's return")
+        return
+    print(f"  every row on both nodes {f['healed_after_s']:.2f} s after the link came back "
+          f"({sum(f['rows'].values())} rows, {f['write_errors']} write errors; longest commit meanwhile "
+          f"{f['longest_commit_s']:.2f} s)")
+
+
 def print_catch_up(f: dict, rate: float, seconds: float) -> None:
     print(f"catch-up: {f['stopped']}'s MariaDB stopped while {f['writer']} takes {rate:g} inserts/s "
           f"for {seconds:g} s")
@@ -268,6 +411,8 @@ def main() -> int:
         print_lag(lag_phase(nodes, password, args.rate, args.seconds), args.rate, args.seconds)
         if not args.skip_catch_up:
             print_catch_up(catch_up_phase(cfg, nodes, password, args.rate, args.seconds), args.rate, args.seconds)
+        print_commit_latency(commit_latency_phase(nodes, password))
+        print_partition(partition_phase(nodes, password))
     return 0
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ LAB_PREFIX, LAB_SUBNET and LAB_STATE_DIR select the lab, as for ``make lab``. Th
   noop     the deploy run again on the deployed cluster, next to ``pyinfra <inventory> exec -- true``
   drill    the failover drill (``python -m drill``): each case's longest outage and catch-up time
   lag      replication lag p50/p99 while both nodes take 200 inserts/s (bench/replication_lag.py)
+  commit   commit latency on node A as deployed (semi-synchronous), next to A with semi-sync off
+  partition  node A drops every packet to and from node B for 10 s under writes on both: time from
+           the link's return until both nodes hold every row
   sync     an edit of configuration.properties on node A, timed until node B holds it (several
            samples), next to one ssh round trip of the sync; the original content is restored
 
@@ -47,7 +50,7 @@ from lab import containers, docker  # noqa: E402
 from operations.platform import PLATFORMS  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
-STEPS = ["floor", "deploy", "noop", "drill", "lag", "sync"]
+STEPS = ["floor", "deploy", "noop", "drill", "lag", "commit", "partition", "sync"]
 #: the lab's OS flavour -> its row in operations/platform.py
 LAB_PLATFORM = {"debian12": "debian12", "centos7": "el7"}
 SYNC_SCRIPT = "/usr/local/sbin/qmha-sync"
@@ -233,6 +236,25 @@ def step_lag(cfg, figures, args) -> None:
     replication_lag.print_lag(lag, args.rate, args.lag_seconds)
 
 
+def _with_bench_session(cfg, phase):
+    nodes = containers.state_dict(cfg)["nodes"]
+    try:
+        with replication_lag.session(cfg, nodes) as password:
+            return phase(nodes, password)
+    except SystemExit as exc:  # the bench module reports a node's refusal this way
+        raise StepFailed(str(exc)) from None
+
+
+def step_commit(cfg, figures, args) -> None:
+    figures["commit"] = _with_bench_session(cfg, replication_lag.commit_latency_phase)
+    replication_lag.print_commit_latency(figures["commit"])
+
+
+def step_partition(cfg, figures, args) -> None:
+    figures["partition"] = _with_bench_session(cfg, replication_lag.partition_phase)
+    replication_lag.print_partition(figures["partition"])
+
+
 def step_sync(cfg, figures, args) -> None:
     p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
     path = f"{p.tomcat.webapps_dir}/queuemetrics/WEB-INF/configuration.properties"
@@ -285,9 +307,10 @@ def step_sync(cfg, figures, args) -> None:
 
 
 STEP_FUNCTIONS = {"floor": step_floor, "deploy": step_deploy, "noop": step_noop, "drill": step_drill,
-                  "lag": step_lag, "sync": step_sync}
+                  "lag": step_lag, "commit": step_commit, "partition": step_partition, "sync": step_sync}
 STEP_TITLES = {"floor": "plain package install (floor)", "deploy": "fresh deploy", "noop": "no-op re-run",
-               "drill": "failover drill", "lag": "replication lag", "sync": "configuration sync"}
+               "drill": "failover drill", "lag": "replication lag", "commit": "commit latency",
+               "partition": "partition healing", "sync": "configuration sync"}
 
 
 # ---------------------------------------------------------------- the table
@@ -338,6 +361,26 @@ def rows(figures: dict, failures: dict, steps: list[str], cfg: containers.LabCon
                            f"{f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms (max {f['max_ms']:.0f} ms; "
                            f"{f['achieved_per_s']:.0f} writes/s on each node, {f['missing']} missing)",
                            ok=f["missing"] == 0 and f["write_errors"] == 0))
+    if "commit" in steps:
+        c = figures.get("commit")
+        if not c:
+            out.append(Row("commit latency, p50 / p99", "FAIL", ok=False))
+        else:
+            mode = "semi-synchronous" if c["semi_sync"] else "asynchronous: no semi-sync"
+            out.append(Row(f"commit latency on {c['node']} ({mode}), p50 / p99 of {c['count']}",
+                           f"{c['p50_ms']:.2f} / {c['p99_ms']:.2f} ms ({c['unacknowledged_tx']} commits not "
+                           "acknowledged by the peer)",
+                           f"{c['async_p50_ms']:.2f} / {c['async_p99_ms']:.2f} ms (semi-sync off)",
+                           ratio(c["p50_ms"], c["async_p50_ms"]), ok=c["unacknowledged_tx"] == 0))
+    if "partition" in steps:
+        f = figures.get("partition")
+        if not f or not f["healed"]:
+            out.append(Row("silent partition healed", "FAIL", ok=False))
+        else:
+            out.append(Row(f"silent partition of {f['hold_s']:g} s under writes on both nodes",
+                           f"every row on both {f['healed_after_s']:.2f} s after the link came back "
+                           f"({sum(f['rows'].values())} rows, {f['write_errors']} write errors, longest commit "
+                           f"{f['longest_commit_s']:.2f} s)", ok=f["write_errors"] == 0))
     if "sync" in steps:
         s = figures.get("sync")
         if not s:

@@ -6,12 +6,13 @@ Decisions, per node:
 - ``server_id``, ``gtid_domain_id`` and ``auto_increment_offset`` are the node's position in the
   inventory (node A 1, node B 2) with ``auto_increment_increment=2``: both nodes take writes
   without key clashes.
-- Semi-synchronous replication both ways where the server has it (10.3+, ``qm_db_semi_sync``): a
-  commit returns once the peer's relay log holds it (``AFTER_SYNC``), so a node that dies right
-  after acknowledging a write has already handed it on; a silent peer costs one
-  ``qm_db_semi_sync_timeout_ms`` and the node goes on asynchronously until the peer is back (and
-  a peer that is not connected costs nothing). With ``sync_binlog=1`` and
-  ``innodb_flush_log_at_trx_commit=1`` an acknowledged commit is on disk on both nodes.
+- Semi-synchronous replication both ways on request (``qm_db_semi_sync``, where the server has
+  it: 10.3+): a commit returns once the peer's relay log holds it (``AFTER_SYNC``), so a node that
+  dies right after acknowledging a write has already handed it on; a silent peer costs one
+  ``qm_db_semi_sync_timeout_ms`` and the node goes on asynchronously until the peer is back. Off by
+  default: in this two-node ring, MariaDB 10.11 hung in the lab after a silent partition (preflight
+  warns when it is asked for). ``sync_binlog=1`` and ``innodb_flush_log_at_trx_commit=1`` keep an
+  acknowledged commit on disk either way.
 - Channels hear from their peer every second and give a silent link up after 3 s, so a partition
   heals within seconds of the link coming back (``mariadb.HEARTBEAT_S``, ``NET_TIMEOUT_S``).
 - The server version picks the features (``mariadb.capabilities``): GTID from 10.0, several

@@ -75,15 +75,20 @@ def check_os(h) -> list[Finding]:
 
 
 def check_semi_sync(h) -> list[Finding]:
-    """A warning where the node's MariaDB has no semi-synchronous replication (5.5): what a node
-    acknowledged and had not yet sent is lost with that node."""
+    """With ``qm_db_semi_sync`` on, a warning: where the node's MariaDB has none (5.5), what a node
+    acknowledged and had not yet sent is lost with that node; where it has it, the ring's measured
+    hang after a partition."""
     run = for_host(h)
     if run.platform is None or not run.knobs.qm_db_semi_sync:
         return []
     caps = capabilities(h.get_fact(MariadbServer, client=run.platform.db_client), run.platform)
-    if caps.semi_sync:
-        return []
     version = ".".join(map(str, caps.version))
+    if caps.semi_sync:
+        return [Finding(h.name, "semi-synchronous replication", f"on, in a two-node ring: with MariaDB 10.11 it "
+                        "hung the lab's node after a silent partition (the peer's reconnections piled up until "
+                        "the server took no connection; only killing mariadbd brought it back)",
+                        "leave qm_db_semi_sync off unless this server version is proven with `make bench` "
+                        "(its partition step) and the lab suite", warning=True)]
     return [Finding(h.name, "semi-synchronous replication",
                     f"MariaDB {version} has none: a write this node acknowledged and had not yet sent to its peer "
                     "is lost if this node is lost", "accept it, or run the cluster on a system whose MariaDB is "

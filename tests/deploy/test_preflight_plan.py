@@ -187,17 +187,21 @@ def test_a_certificate_missing_a_node_fqdn_is_refused(el7, tmp_path):
     assert "192.168.1" not in message.split("does not cover")[1].split(".")[0]
 
 
-def test_mariadb_55_without_semi_sync_is_warned_about_and_the_knob_silences_it(el7, tmp_path, caplog):
+def test_mariadb_55_without_semi_sync_is_warned_about_when_it_is_asked_for(el7, tmp_path, caplog):
     caplog.set_level("WARNING")
-    assert plan(el7, tmp_path / "a")
+    assert plan(el7, tmp_path / "a", qm_db_semi_sync=True)
     warned = [r.getMessage() for r in caplog.records if "semi-synchronous replication" in r.getMessage()]
     assert len(warned) == 2 and "MariaDB 5.5 has none" in warned[0] and "Fix:" in warned[0]
     caplog.clear()
-    assert plan(el7, tmp_path / "b", qm_db_semi_sync=False)
+    assert plan(el7, tmp_path / "b")
     assert not [r for r in caplog.records if "semi-synchronous replication" in r.getMessage()]
 
 
-def test_debian_12_has_semi_sync_and_nothing_is_warned(tmp_path, caplog):
+def test_semi_sync_asked_for_on_a_server_that_has_it_is_warned_about_with_the_measured_hang(tmp_path, caplog):
     caplog.set_level("WARNING")
-    assert plan(load_fixture("debian12"), tmp_path)
+    assert plan(load_fixture("debian12"), tmp_path / "a", qm_db_semi_sync=True)
+    warned = [r.getMessage() for r in caplog.records if "semi-synchronous replication" in r.getMessage()]
+    assert len(warned) == 2 and "hung the lab's node after a silent partition" in warned[0]
+    caplog.clear()
+    assert plan(load_fixture("debian12"), tmp_path / "b")
     assert not [r for r in caplog.records if "semi-synchronous replication" in r.getMessage()]
