@@ -14,8 +14,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from operations import context  # noqa: E402
-from operations.phases import (app, base, database, firewall, preflight, replication, selinux, sync,  # noqa: E402
-                               tls, web)
+from operations.phases import (app, backup, base, database, firewall, preflight, replication, selinux,  # noqa: E402
+                               sync, tls, web)
 
 run = context.current()
 preflight.check(run)
@@ -23,6 +23,7 @@ base.configure(run)
 tls_files = tls.configure(run)
 database.configure(run, tls_files)
 replication.configure(run)
+backup.configure(run)
 app.configure(run)
 web.configure(run, tls_files)
 sync.configure(run)

@@ -33,6 +33,8 @@ from operations.phases.app.tomcat import tomcat_for
 CERT_WARN_DAYS = 30
 #: less free space than this on the data filesystem is a problem
 MIN_FREE_MB = 1024
+#: a last good backup older than this (hours) is a problem: the nightly one has been missed
+BACKUP_MAX_AGE_H = 36
 
 
 def collect(cluster) -> dict[str, dict]:
@@ -65,9 +67,25 @@ def collect_node(cluster, node) -> dict:
     rc, out, _ = node.execute("df -Pm \"$(" + p.db_client + " -NBe 'SELECT @@datadir' 2>/dev/null || echo /var/lib/mysql)\" "
                               "| awk 'NR==2 {print $4}'")
     state["free_mb"] = int(out.strip()) if out.strip().isdigit() else None
+    state["backup"] = backup_state(node.execute(f"cat {paths.BACKUP_LAST} 2>/dev/null")[1])
     rows = node.sql("SELECT @@expire_logs_days") if state["replication"].get("running") else []
     state["binlog_days"] = float(rows[0][0]) if rows and rows[0] and rows[0][0].replace(".", "", 1).isdigit() else None
     return state
+
+
+def backup_state(line: str, now: datetime | None = None) -> dict | None:
+    """The nightly backup's last run from its record (``paths.BACKUP_LAST``: ``TIME ok FILE SIZE`` or
+    ``TIME failed WHY``): ok, how many hours ago, and the file or the reason; None: no run yet."""
+    parts = line.strip().split(" ", 2)
+    if len(parts) < 2:
+        return None
+    try:
+        at = datetime.strptime(parts[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    hours = ((now or datetime.now(timezone.utc)) - at).total_seconds() / 3600
+    return {"at": parts[0], "ok": parts[1] == "ok", "hours_ago": round(hours, 1),
+            "detail": parts[2] if len(parts) > 2 else ""}
 
 
 def days_left(not_after: str, now: datetime | None = None) -> int | None:
@@ -118,6 +136,13 @@ def problems(states: dict[str, dict]) -> list[str]:
                              f"{role} is running")
             elif days < CERT_WARN_DAYS:
                 found.append(f"{name}: {role}'s certificate expires in {days} day(s). Fix: renew it and run the deploy")
+        backup = s.get("backup")
+        if backup and not backup["ok"]:
+            found.append(f"{name}: the last backup failed ({backup['at']}): {backup['detail']}. Fix: correct it (free "
+                         "space or qm_backup_dir), then systemctl start qmha-backup.service (journalctl -t qmha-backup)")
+        elif backup and backup["hours_ago"] > BACKUP_MAX_AGE_H:
+            found.append(f"{name}: the last backup is {backup['hours_ago']:.0f} h old. Fix: systemctl list-timers "
+                         "qmha-backup.timer; run the deploy to put the timer back")
         if s["free_mb"] is not None and s["free_mb"] < MIN_FREE_MB:
             found.append(f"{name}: {s['free_mb']} MiB free where MariaDB keeps its data. Fix: free space, or grow "
                          "the filesystem")
@@ -126,6 +151,12 @@ def problems(states: dict[str, dict]) -> list[str]:
         found.append("configuration.properties differs between the nodes. Fix: wait a minute for the sync "
                      "(journalctl -t qmha-sync says what it did)")
     return found
+
+
+def backup_line(backup: dict | None) -> str:
+    if not backup:
+        return "none yet (the first runs at qm_backup_time)"
+    return f"{'ok' if backup['ok'] else 'FAILED'} {backup['at']} ({backup['hours_ago']:.0f} h ago): {backup['detail']}"
 
 
 def commit_mode(semi: dict) -> str:
@@ -159,6 +190,7 @@ def table(states: dict[str, dict]) -> str:
                                            s["certificate_days"].items()),
             f"  free space    {s['free_mb']} MiB (data filesystem); binary logs kept {s['binlog_days']} days "
             "(a node away longer must be re-seeded)",
+            f"  backup        {backup_line(s.get('backup'))}",
             f"  settings      configuration.properties {s['properties_sha256'][:12]}",
         ]
     return "\n".join(rows)

@@ -293,6 +293,10 @@ class Knobs:
     qm_db_charset: str = form(Text(pattern=r"[a-z0-9]{2,32}", what="a MariaDB character set name", example="'utf8'"))
     qm_db_expire_logs_days: int = form(Number(low=1, high=99))
     qm_db_semi_sync: bool = form(Flag())
+    qm_backup_time: str = form(Text(pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what="a time of day HH:MM",
+                                    example="'03:15'"))
+    qm_backup_dir: str = form(NodePath(example="'/var/backups/qm-ha'"))
+    qm_backup_keep: int = form(Number(low=1, high=365))
     qm_db_semi_sync_timeout_ms: int = form(Number(low=100, high=60_000))
     qm_db_dump: str | None = form(LocalFile(optional=True, checked_later=True, example="'backup/queuemetrics.sql.gz'"))
     qm_db_import_into_nonempty: bool = form(Flag())

@@ -80,6 +80,9 @@ CONTEXT = "queuemetrics"
 WAR_MANIFEST = f"{STATE}/war-files"
 #: which converted configuration.properties was put on the node (its SHA-256 and name)
 PROPERTIES_MARKER = f"{STATE}/properties-imported"
+#: the nightly backup's script, and the line it leaves about its last run (time, ok/failed, file or why)
+BACKUP_SCRIPT = "/usr/local/sbin/qmha-backup"
+BACKUP_LAST = f"{STATE}/backup-last"
 #: configuration.properties' mode: QueueMetrics (its Tomcat's user) saves it, the sync user's group reads it
 PROPERTIES_MODE = "640"
 

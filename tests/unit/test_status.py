@@ -18,6 +18,8 @@ def healthy(**changes) -> dict:
         "certificate_days": {"nginx": 700, "tomcat": 700, "mariadb": 700},
         "free_mb": 20000,
         "binlog_days": 7.0,
+        "backup": {"at": "2026-11-29T03:15:02Z", "ok": True, "hours_ago": 3.0,
+                   "detail": "/var/backups/qm-ha/queuemetrics-20261129T031502Z.sql.gz 48213"},
     }
     node.update(changes)
     return node
@@ -71,3 +73,23 @@ def test_days_left_reads_openssls_date():
     now = datetime(2026, 11, 29, tzinfo=timezone.utc)
     assert status.days_left("Dec  9 12:00:00 2026 GMT", now) == 10
     assert status.days_left("garbage", now) is None
+
+
+def test_the_backup_record_is_read_with_its_age():
+    now = datetime(2026, 11, 29, 9, 15, 2, tzinfo=timezone.utc)
+    ok = status.backup_state("2026-11-29T03:15:02Z ok /var/backups/qm-ha/q.sql.gz 48213\n", now)
+    assert ok == {"at": "2026-11-29T03:15:02Z", "ok": True, "hours_ago": 6.0, "detail": "/var/backups/qm-ha/q.sql.gz 48213"}
+    failed = status.backup_state("2026-11-29T03:15:02Z failed /srv/b is not a writable directory", now)
+    assert not failed["ok"] and failed["detail"] == "/srv/b is not a writable directory"
+    assert status.backup_state("", now) is None and status.backup_state("garbage", now) is None
+
+
+def test_a_failed_or_missed_backup_is_named_with_its_fix():
+    failed = healthy(backup={"at": "2026-11-29T03:15:02Z", "ok": False, "hours_ago": 2.0,
+                             "detail": "gzip could not write (is /var/backups/qm-ha full?)"})
+    [found] = status.problems({"node-a": failed, "node-b": healthy()})
+    assert found.startswith("node-a: the last backup failed") and "qmha-backup.service" in found
+    old = healthy(backup={"at": "2026-11-26T03:15:02Z", "ok": True, "hours_ago": 72.0, "detail": "f 1"})
+    [found] = status.problems({"node-a": healthy(), "node-b": old})
+    assert found.startswith("node-b: the last backup is 72 h old")
+    assert "none yet" in status.table({"node-a": healthy(backup=None), "node-b": healthy()})
