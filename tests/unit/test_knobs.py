@@ -83,6 +83,11 @@ def test_command_line_text_is_parsed_once():
     ("qm_node_address", "192.168.1.300", "is not an IPv4 address"),
     ("qm_tomcat_xmx", "lots", "'lots' is not a JVM heap size"),
     ("qm_config_properties", "relative/configuration.properties", "is not an absolute path"),
+    ("qm_backup_time", "3am", "'3am' is not a time of day HH:MM"),
+    ("qm_backup_time", "24:00", "'24:00' is not a time of day HH:MM"),
+    ("qm_backup_dir", "backups", "'backups' is not an absolute path"),
+    ("qm_backup_keep", 0, "0 is out of range"),
+    ("qm_db_semi_sync_timeout_ms", 50, "50 is out of range"),
     ("qm_loway_repo_url", "yum.loway.ch/loway.repo", "is not an http(s) URL"),
 ])
 def test_a_value_not_of_its_form_is_a_problem_naming_host_knob_and_fix(knob, value, problem):
