@@ -1,7 +1,7 @@
 """Database tier on each node: MariaDB running where it should, replication over TLS from the peer,
 accounts limited to the hosts that need them. Facts are the deploy's own (operations/facts.py)."""
 
-from operations.mariadb import REPLICATION_USER, capabilities
+from operations.mariadb import REPLICATION_USER, SEED_USER, capabilities
 from operations.phases.replication.plan import master_host
 from operations.facts.mariadb import DatabaseAccounts, MariadbServer, ReplicationStatus
 from operations.paths import TLS as NODE_PATHS
@@ -48,8 +48,8 @@ def test_channel_from_the_peer_runs_over_tls(node, spec, platform):
     assert status["server_id"] == spec.nodes.index(spec.me) + 1 and status["log_bin"]
 
 
-def test_replication_account_is_for_the_peer_only_and_requires_ssl(node, spec, platform):
-    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
+def test_replication_account_is_for_the_peer_only_and_requires_ssl(node, spec, platform, knobs):
+    accounts = fact(node, DatabaseAccounts, database=knobs.qm_db_name)
     repl = [u for u in accounts["users"] if u["user"] == REPLICATION_USER]
     assert [u["host"] for u in repl] == [spec.peer.address]
     assert repl[0]["ssl_type"] == "ANY" and repl[0]["repl_slave"] and repl[0]["repl_client"]
@@ -57,20 +57,28 @@ def test_replication_account_is_for_the_peer_only_and_requires_ssl(node, spec, p
     assert "REQUIRE SSL" in grants and "ALL PRIVILEGES" not in grants
 
 
-def test_app_account_is_for_local_and_peer_hosts(node, spec):
-    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
-    hosts = sorted(u["host"] for u in accounts["users"] if u["user"] == "queuemetrics")
+def test_app_account_is_for_local_and_peer_hosts(node, spec, knobs):
+    accounts = fact(node, DatabaseAccounts, database=knobs.qm_db_name)
+    hosts = sorted(u["host"] for u in accounts["users"] if u["user"] == knobs.qm_db_app_user)
     assert hosts == sorted(["localhost", "127.0.0.1", spec.peer.address])
-    assert all(accounts["db_grants"][("queuemetrics", h)]["all"] for h in hosts)
+    assert all(accounts["db_grants"][(knobs.qm_db_app_user, h)]["all"] for h in hosts)
 
 
-def test_the_peer_reaches_the_app_account_over_tls_only(node, spec):
-    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
-    tls = {u["host"]: u["ssl_type"] for u in accounts["users"] if u["user"] == "queuemetrics"}
+def test_the_peer_reaches_the_app_account_over_tls_only(node, spec, knobs):
+    accounts = fact(node, DatabaseAccounts, database=knobs.qm_db_name)
+    tls = {u["host"]: u["ssl_type"] for u in accounts["users"] if u["user"] == knobs.qm_db_app_user}
     assert tls == {"localhost": "", "127.0.0.1": "", spec.peer.address: "ANY"}
 
 
-def test_no_anonymous_account_and_no_test_database(node):
-    accounts = fact(node, DatabaseAccounts, database="queuemetrics")
+def test_the_seed_account_is_for_the_peer_only_over_tls_and_reads_only(node, spec, knobs):
+    accounts = fact(node, DatabaseAccounts, database=knobs.qm_db_name)
+    seed = [u for u in accounts["users"] if u["user"] == SEED_USER]
+    assert [(u["host"], u["ssl_type"]) for u in seed] == [(spec.peer.address, "ANY")]
+    assert "Select_priv" in seed[0]["global"] and not seed[0]["repl_slave"]
+    assert (SEED_USER, spec.peer.address) not in accounts["db_grants"]  # no write on the database
+
+
+def test_no_anonymous_account_and_no_test_database(node, knobs):
+    accounts = fact(node, DatabaseAccounts, database=knobs.qm_db_name)
     assert not [u for u in accounts["users"] if u["user"] == ""]
     assert "test" not in accounts["databases"]
