@@ -241,7 +241,8 @@ def test_gtid_seed_and_point_sql():
     assert f"MASTER_HOST = '{A}'" in change and "MASTER_USE_GTID = slave_pos" in change
     assert "MASTER_SSL = 1" in change and "MASTER_SSL_CA = '/etc/qm-ha/tls/ca.crt'" in change
     assert "MASTER_SSL_VERIFY_SERVER_CERT = 1" in change and "MASTER_LOG_FILE" not in change
-    assert after == ["SET @seed_pos = @@GLOBAL.gtid_slave_pos", "SET GLOBAL gtid_binlog_state = @seed_pos", "START SLAVE"]
+    assert after == ["SET @seed_pos = @@GLOBAL.gtid_slave_pos", "SET GLOBAL gtid_binlog_state = @seed_pos",
+                     "CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = 1", "START SLAVE"]
     point = statements.point_sql(GTID, B, "repl-secret")
     assert point[2:4] == ["SET @own_pos = @@GLOBAL.gtid_binlog_pos", "SET GLOBAL gtid_slave_pos = @own_pos"]
     assert f"MASTER_HOST = '{B}'" in point[4] and point[-1] == "START SLAVE"
@@ -252,7 +253,7 @@ def test_file_position_seed_and_point_sql():
     change = before[3]
     assert "MASTER_USE_GTID" not in change and "MASTER_SSL = 1" in change
     assert "MASTER_SSL_VERIFY_SERVER_CERT = 0" in change  # 5.5 checks the CN only, not subjectAltNames
-    assert after == ["START SLAVE"]
+    assert after == ["CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = 1", "START SLAVE"]
     point = statements.point_sql(FILE, "192.168.1.6", "repl-secret")
     assert "MASTER_LOG_FILE = 'mysql-bin.000001', MASTER_LOG_POS = 4" in point[2]
     assert not any("gtid" in s for s in point)

@@ -50,7 +50,8 @@ def seed_sql(caps: Capabilities, master_address: str, password: str) -> tuple[li
         # the loaded GTID position becomes this node's binary log state too (a user variable: a
         # system variable read inside SET GLOBAL gtid_binlog_state deadlocks the server)
         after += ["SET @seed_pos = @@GLOBAL.gtid_slave_pos", "SET GLOBAL gtid_binlog_state = @seed_pos"]
-    after.append("START SLAVE")
+    # the dump's own CHANGE MASTER (its position) set the heartbeat back to the server's default
+    after += [f"CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = {HEARTBEAT_S}", "START SLAVE"]
     return before, after
 
 
