@@ -52,6 +52,7 @@ def test_a_run_writes_a_root_only_dump_with_its_position_and_records_it(lab, tab
 
 
 def test_only_the_newest_backups_are_kept(lab):
+    back_up(lab, "node-a")  # the first run makes the directory
     stale = [f"{DIR}/queuemetrics-2020010{day}T031500Z.sql.gz" for day in range(1, 10)]
     lab.on("node-a", " && ".join(f"echo old | gzip > {f} && touch -d 2020-01-0{i + 1} {f}" for i, f in enumerate(stale)))
     back_up(lab, "node-a")
