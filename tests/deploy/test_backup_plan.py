@@ -57,3 +57,10 @@ def test_only_the_newest_backups_are_kept_and_a_failure_is_recorded_and_logged()
     assert "tail -n +4 | xargs -r rm -f" in text
     assert 'record "failed $1"' in text and "logger -t qmha-backup -p user.err" in text
     assert "exit 1" in text
+
+
+def test_a_run_writes_under_a_temporary_name_so_a_failure_never_removes_a_kept_backup():
+    text = render_script()
+    fail = text[text.index("fail() {"):text.index("}", text.index("fail() {"))]
+    assert 'rm -f "$partial" "$partial.gz"' in fail and "$file" not in fail
+    assert 'mv "$partial.gz" "$file"' in text
