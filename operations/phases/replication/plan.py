@@ -122,7 +122,7 @@ class Plan:
     states: dict[str, ChannelState] = field(default_factory=dict)
     #: node importing qm_db_dump (binary log on: the peer gets it by seeding or by replication)
     import_on: str | None = None
-    #: seeding: SOURCE dumps, TARGET loads and replicates from SOURCE
+    #: seeding: TARGET pulls SOURCE's dump over TLS, loads it and replicates from SOURCE
     source: str | None = None
     target: str | None = None
     #: node whose channel is (re)pointed at its peer from scratch (after a seed, or a channel missing)
