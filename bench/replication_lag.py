@@ -39,7 +39,7 @@ import pymysql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drill.prober import paced  # noqa: E402
-from lab import containers, docker  # noqa: E402
+from lab import containers, docker, faults  # noqa: E402
 
 TABLE = "queuemetrics.qmha_bench"
 USER = "qmha_bench"
@@ -78,15 +78,19 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.address, self.password, self.origin, self.rate, self.seconds = address, password, origin, rate, seconds
         self.committed: dict[int, float] = {}
+        #: how long each commit took (s)
+        self.latencies: list[float] = []
         self.errors = 0
 
     def run(self):
         conn = connect(self.address, self.password)
         cur = conn.cursor()
         for _ in paced(self.rate, int(self.rate * self.seconds), time.monotonic()):
+            started = time.monotonic()
             try:
                 cur.execute(f"INSERT INTO {TABLE} (origin) VALUES (%s)", (self.origin,))
                 self.committed[cur.lastrowid] = time.monotonic()
+                self.latencies.append(self.committed[cur.lastrowid] - started)
             except pymysql.MySQLError:
                 self.errors += 1
         conn.close()
@@ -240,42 +244,6 @@ def print_commit_latency(f: dict) -> None:
     print(f"  asynchronous floor: p50 {f['async_p50_ms']:.2f} ms, p99 {f['async_p99_ms']:.2f} ms")
 
 
-PARTITION_TABLE = "qmha_bench_partition"
-
-
-def _partition(container: str, peer_address: str, cut: bool) -> None:
-    if not cut:
-        _nft(container, "delete", "table", "inet", PARTITION_TABLE, check=False)
-        return
-    _nft(container, "delete", "table", "inet", PARTITION_TABLE, check=False)  # left by an interrupted run
-    _nft(container, "add", "table", "inet", PARTITION_TABLE)
-    for chain, hook, match in (("input", "input", "saddr"), ("output", "output", "daddr")):
-        _nft(container, "add", "chain", "inet", PARTITION_TABLE, chain,
-             f"{{ type filter hook {hook} priority -10; }}")
-        _nft(container, "add", "rule", "inet", PARTITION_TABLE, chain, "ip", match, peer_address, "drop")
-
-
-class TimedWriter(Writer):
-    """A Writer that also keeps how long each commit took."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.latencies: list[float] = []
-
-    def run(self):
-        conn = connect(self.address, self.password)
-        cur = conn.cursor()
-        for _ in paced(self.rate, int(self.rate * self.seconds), time.monotonic()):
-            started = time.monotonic()
-            try:
-                cur.execute(f"INSERT INTO {TABLE} (origin) VALUES (%s)", (self.origin,))
-                self.committed[cur.lastrowid] = time.monotonic()
-                self.latencies.append(self.committed[cur.lastrowid] - started)
-            except pymysql.MySQLError:
-                self.errors += 1
-        conn.close()
-
-
 def partition_phase(nodes, password, hold: float = 10, rate: float = 20) -> dict:
     """Both nodes take RATE inserts/s from this machine while node A drops every packet to and from
     node B for HOLD seconds (a silent partition); then the time from the link's return until each
@@ -283,15 +251,12 @@ def partition_phase(nodes, password, hold: float = 10, rate: float = 20) -> dict
     timeout, where the server has semi-sync)."""
     a, b = nodes
     tag = secrets.token_hex(4)
-    writers = [TimedWriter(n["address"], password, f"part-{tag}-{n['name']}", rate, hold + 6) for n in nodes]
+    writers = [Writer(n["address"], password, f"part-{tag}-{n['name']}", rate, hold + 6) for n in nodes]
     for w in writers:
         w.start()
     time.sleep(2)
-    _partition(a["container"], b["address"], cut=True)
-    try:
+    with faults.partition(a["container"], b["address"]):
         time.sleep(hold)
-    finally:
-        _partition(a["container"], b["address"], cut=False)
     back = time.monotonic()
     for w in writers:
         w.join(timeout=hold + 60)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from lab import docker
+from lab import docker, faults
 
 pytestmark = pytest.mark.lab
 
@@ -192,10 +192,6 @@ def test_broken_channel_is_reported_and_resync_repairs_it(lab, rows):
 # ---------------------------------------------------------------- semi-sync and a partition
 
 
-def semi_sync(lab, name: str) -> dict:
-    return lab.replication(name)["semi_sync"]
-
-
 def test_channels_hear_from_their_peer_every_second_and_commits_do_not_wait_by_default(lab, rows):
     for name in lab.names:
         status = lab.replication(name)
@@ -205,27 +201,9 @@ def test_channels_hear_from_their_peer_every_second_and_commits_do_not_wait_by_d
         assert status["semi_sync"]["enabled"] is False
 
 
-PARTITION = "qmha_test_partition"
-
-
-def cut_link(lab) -> None:
-    """Node A drops every packet to and from node B (nothing is refused: a silent partition)."""
-    b = lab.node_info("node-b")["address"]
-    lab.on("node-a", f"nft add table inet {PARTITION} && "
-                     f"nft add chain inet {PARTITION} input '{{ type filter hook input priority -10; }}' && "
-                     f"nft add chain inet {PARTITION} output '{{ type filter hook output priority -10; }}' && "
-                     f"nft add rule inet {PARTITION} input ip saddr {b} drop && "
-                     f"nft add rule inet {PARTITION} output ip daddr {b} drop")
-
-
-def restore_link(lab) -> None:
-    lab.on("node-a", f"nft delete table inet {PARTITION}", check=False)
-
-
 def test_a_silent_partition_leaves_both_sides_writing_and_heals_by_itself_with_every_write_on_both(lab, rows):
     token = secrets.token_hex(8)
-    cut_link(lab)
-    try:
+    with faults.partition(lab.container("node-a"), lab.node_info("node-b")["address"]):
         for _ in range(3):
             for name in lab.names:
                 lab.sql(name, f"INSERT INTO {rows} (origin, token) VALUES ('{name}', '{token}')", timeout=60)
@@ -233,8 +211,6 @@ def test_a_silent_partition_leaves_both_sides_writing_and_heals_by_itself_with_e
             assert count(lab, name, token) == 3
         lab.wait_for(lambda: lab.replication("node-b")["channel"]["io_running"] != "Yes", timeout=30,
                      what="node-b's channel noticing the silent link")
-    finally:
-        restore_link(lab)
     for name in lab.names:
         lab.wait_for(lambda n=name: count(lab, n, token) == 6, timeout=120, what=f"every write on {name}")
     lab.wait_for(lab.channels_running, timeout=120, interval=1, what="both channels running again")

@@ -1,0 +1,48 @@
+"""Faults the lab injects into its own nodes (the drill, the bench and the lab tests share them).
+
+Example:
+
+.. code:: python
+
+    from lab import faults
+    with faults.partition("qmha-node-a", "10.213.77.12"):
+        ...  # node A drops every packet to and from node B
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from . import docker
+
+#: the nftables table a partition lives in (its own: removing it removes the partition and nothing else)
+PARTITION_TABLE = "qmha_lab_partition"
+
+
+def _nft(container: str, *args: str, check: bool = True) -> None:
+    docker.run("exec", container, "nft", *args, check=check, timeout=30)
+
+
+def cut_link(container: str, peer_address: str) -> None:
+    """CONTAINER drops every packet to and from PEER_ADDRESS (nothing is refused: a silent partition)."""
+    restore_link(container)  # a partition left by an interrupted run
+    _nft(container, "add", "table", "inet", PARTITION_TABLE)
+    for chain, match in (("input", "saddr"), ("output", "daddr")):
+        _nft(container, "add", "chain", "inet", PARTITION_TABLE, chain,
+             f"{{ type filter hook {chain} priority -10; }}")
+        _nft(container, "add", "rule", "inet", PARTITION_TABLE, chain, "ip", match, peer_address, "drop")
+
+
+def restore_link(container: str) -> None:
+    """Remove CONTAINER's partition, if it has one."""
+    _nft(container, "delete", "table", "inet", PARTITION_TABLE, check=False)
+
+
+@contextlib.contextmanager
+def partition(container: str, peer_address: str):
+    """CONTAINER partitioned from PEER_ADDRESS for the block, restored whatever happens."""
+    cut_link(container, peer_address)
+    try:
+        yield
+    finally:
+        restore_link(container)
