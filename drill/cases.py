@@ -1,8 +1,11 @@
 """The drill's cases, and how one is run and judged.
 
-A service case stops one unit on one node and starts it again; a node case takes the whole node
-away (the lab's container stops; on real servers its services stop, or the operator powers it off).
-Service cases must lose no request; no case may lose an acknowledged write.
+A service case stops, crashes or hangs one service on one node (or cuts the nodes off from each
+other) and brings it back; a node case takes the whole node away (stopped, frozen, its power cut)
+and brings it back. Service cases must fail no request; no case may lose an acknowledged write, and
+a node case must find every write the node acknowledged on its peer while the node is away (a node
+that never comes back loses nothing). Cases that need the lab's hands (freeze, power cut, partition)
+run in the lab only.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lab import docker
+from lab import docker, faults
 
 from operations.phases.app.tomcat import tomcat_for
 
@@ -30,6 +33,8 @@ class Case:
     service_level: bool
     inject: Callable[[], None]
     restore: Callable[[], None]
+    #: inject just after the node acknowledged a write (what it did not pass on would be lost)
+    after_ack: bool = False
 
 
 def _units(node: Node, role: str) -> list[str]:
@@ -53,6 +58,52 @@ def service_case(node: Node, role: str) -> Case:
             node.execute(f"systemctl start {' '.join(sockets)}")
 
     return Case(f"{role} stopped on {node.name}", node, True, inject, restore)
+
+
+def database_crash_case(node: Node) -> Case:
+    """The database killed (SIGKILL) under load; its unit restarts it (``Restart=on-abort``)."""
+    unit = node.platform.db_service
+
+    def inject():
+        node.run(f"systemctl kill --signal=KILL {unit}")
+
+    def restore():
+        node.run(f"systemctl start {unit}")  # a no-op once systemd has restarted it
+
+    return Case(f"database crashed on {node.name}", node, True, inject, restore, after_ack=True)
+
+
+def database_hang_case(node: Node) -> Case:
+    """The database frozen (SIGSTOP): its port still accepts connections, nothing answers."""
+    unit = node.platform.db_service
+
+    def inject():
+        node.run(f"systemctl kill --signal=STOP {unit}")
+
+    def restore():
+        node.run(f"systemctl kill --signal=CONT {unit}")
+
+    return Case(f"database hung on {node.name}", node, True, inject, restore)
+
+
+def partition_case(cluster: DrillCluster, node: Node) -> Case:
+    """NODE and its peer lose each other silently (every packet dropped); both keep serving clients."""
+    container, peer = node.data["lab_container"], cluster.other(node).address
+    return Case(f"{node.name} cut off from its peer", node, True,
+                lambda: faults.cut_link(container, peer), lambda: faults.restore_link(container))
+
+
+def freeze_case(node: Node) -> Case:
+    container = node.data["lab_container"]
+    return Case(f"node {node.name} frozen", node, False,
+                lambda: faults.freeze(container), lambda: faults.thaw(container))
+
+
+def power_cut_case(node: Node) -> Case:
+    """The node gone at once, just after it acknowledged a write: judged on the survivor."""
+    container = node.data["lab_container"]
+    return Case(f"node {node.name} power cut", node, False,
+                lambda: faults.power_cut(container), lambda: faults.power_on(container), after_ack=True)
 
 
 def node_case(cluster: DrillCluster, node: Node, mode: str) -> Case:
@@ -87,7 +138,12 @@ def all_cases(cluster: DrillCluster, node_down: str) -> list[Case]:
     plan = []
     for node in cluster.nodes:
         plan += [service_case(node, role) for role in ("nginx", "tomcat", "database")]
+        plan += [database_crash_case(node), database_hang_case(node)]
+        if cluster.is_lab:
+            plan.append(partition_case(cluster, node))
         plan.append(node_case(cluster, node, node_down))
+        if cluster.is_lab:
+            plan += [freeze_case(node), power_cut_case(node)]
     return plan
 
 
@@ -127,13 +183,53 @@ def missing_writes(cluster: DrillCluster, acked: set[str], prefix: str, timeout:
         time.sleep(0.5)
 
 
+def acked(lines: list[dict]) -> set[str]:
+    return {line["token"] for line in lines if line["kind"] == "write" and line["ok"]}
+
+
+def wait_for_ack(lines: list[dict], node: Node, timeout: float = 10) -> None:
+    """Return just after the probe saw a write acknowledged by NODE's database (bounded)."""
+    seen = len(lines)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(line["kind"] == "write" and line["ok"] and line.get("db") == node.short_name
+               for line in lines[seen:]):
+            return
+        time.sleep(0.02)
+
+
+def lost_while_away(cluster: DrillCluster, node: Node, lines: list[dict], prefix: str,
+                    timeout: float = 10) -> int | None:
+    """Writes acknowledged so far that the survivor lacks while NODE is away (None: it cannot be asked)."""
+    survivor = cluster.other(node)
+    wanted = acked(list(lines))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            missing = len(wanted - cluster.tokens_on(survivor, prefix))
+        except DrillError:
+            missing = None
+        if missing == 0 or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.5)
+
+
+def case_prefix(case: Case) -> str:
+    """A token prefix of letters and digits only, new for every run of every case."""
+    words = "".join(w[:3] for w in case.name.replace(case.node.name, "").split())
+    return f"drill{int(time.time())}{case.node.short_name.replace('-', '')}{words}"
+
+
 def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dict:
-    prefix = f"drill{int(time.time())}{case.node.short_name}{case.name.split()[0]}"
+    prefix = case_prefix(case)
     duration = WARMUP_S + hold + AFTER_S
     probe = cluster.start_probe(duration, rate, prefix)
     time.sleep(WARMUP_S)
+    if case.after_ack:
+        wait_for_ack(probe.lines, case.node)
     case.inject()
     time.sleep(hold)
+    away_lost = None if case.service_level else lost_while_away(cluster, case.node, probe.lines, prefix)
     case.restore()
     caught_up_s = catch_up(cluster, case.node)
     lines = probe.wait(timeout=duration + 60)
@@ -142,20 +238,22 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
         healthy = True
     except DrillError:
         healthy = False
-    acked = {line["token"] for line in lines if line["kind"] == "write" and line["ok"]}
-    missing = missing_writes(cluster, acked, prefix)
+    writes = acked(lines)
+    missing = missing_writes(cluster, writes, prefix)
     failed = sum(1 for line in lines if not line["ok"])
     differing = [r.table for r in consistency.cluster_compare(cluster) if not r.equal] if healthy else ["(not checked)"]
     passed = (healthy and not any(missing.values()) and caught_up_s is not None and bool(lines)
-              and (failed == 0 or not case.service_level) and not differing)
+              and (failed == 0 or not case.service_level) and not differing
+              and (case.service_level or away_lost == 0))
     return {
         "case": case.name,
         "service_level": case.service_level,
         "requests": len(lines),
         "failed": failed,
         "longest_outage_s": longest_gap(lines, duration),
-        "writes_acked": len(acked),
+        "writes_acked": len(writes),
         "writes_missing": missing,
+        "lost_while_away": away_lost,
         "catch_up_s": caught_up_s,
         "healthy_after": healthy,
         "tables_differing": differing,

@@ -7,6 +7,8 @@ Example:
     from lab import faults
     with faults.partition("qmha-node-a", "10.213.77.12"):
         ...  # node A drops every packet to and from node B
+    faults.freeze("qmha-node-a"); ...; faults.thaw("qmha-node-a")          # every process stopped
+    faults.power_cut("qmha-node-a"); ...; faults.power_on("qmha-node-a")   # gone at once, no RST
 """
 
 from __future__ import annotations
@@ -46,3 +48,24 @@ def partition(container: str, peer_address: str):
         yield
     finally:
         restore_link(container)
+
+
+def freeze(container: str) -> None:
+    """Every process of CONTAINER stopped at once; its kernel side still accepts TCP (a hung VM)."""
+    docker.run("pause", container, timeout=60)
+
+
+def thaw(container: str) -> None:
+    docker.run("unpause", container, timeout=60)
+
+
+def power_cut(container: str) -> None:
+    """CONTAINER killed at once (no shutdown, no RST): its address stops answering anything."""
+    docker.run("kill", container, timeout=60)
+
+
+def power_on(container: str, boot_wait_s: int = 120) -> None:
+    """CONTAINER started again, waiting (bounded) until its systemd has booted."""
+    docker.run("start", container, timeout=60)
+    docker.run("exec", container, "timeout", str(boot_wait_s), "systemctl", "is-system-running", "--wait",
+               check=False, timeout=boot_wait_s + 30)

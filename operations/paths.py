@@ -82,6 +82,7 @@ WAR_MANIFEST = f"{STATE}/war-files"
 PROPERTIES_MARKER = f"{STATE}/properties-imported"
 #: the nightly backup's script, and the line it leaves about its last run (time, ok/failed, file or why)
 BACKUP_SCRIPT = "/usr/local/sbin/qmha-backup"
+DB_WATCHDOG_SCRIPT = "/usr/local/sbin/qmha-db-watchdog"
 BACKUP_LAST = f"{STATE}/backup-last"
 #: configuration.properties' mode: QueueMetrics (its Tomcat's user) saves it, the sync user's group reads it
 PROPERTIES_MODE = "640"

@@ -105,9 +105,10 @@ class Platform:
     #: the server's bind_address says, so the deploy turns them off
     db_socket_units: tuple[str, ...]
     db_config_dir: str
-    #: command-line client and dump tool names (MariaDB 11 may ship no ``mysql``-named client)
+    #: command-line client, dump tool and admin tool names (MariaDB 11 may ship no ``mysql``-named client)
     db_client: str
     db_dump: str
+    db_admin: str
     #: how root reaches the server on the node: "unix_socket" (no password) or "password"
     #: (set by the deploy, kept in an owner-only /root/.my.cnf)
     db_root_auth: str
@@ -155,6 +156,7 @@ PLATFORMS: dict[str, Platform] = {
         db_config_dir="/etc/my.cnf.d",
         db_client="mysql",
         db_dump="mysqldump",
+        db_admin="mysqladmin",
         db_root_auth="password",
         db_packaged_version=(5, 5),
         db_serves_ecdsa=False,
@@ -201,6 +203,7 @@ PLATFORMS: dict[str, Platform] = {
         db_config_dir="/etc/mysql/mariadb.conf.d",
         db_client="mariadb",
         db_dump="mariadb-dump",
+        db_admin="mariadb-admin",
         db_root_auth="unix_socket",
         db_packaged_version=(10, 11),
         db_serves_ecdsa=True,
