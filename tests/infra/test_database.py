@@ -82,3 +82,12 @@ def test_no_anonymous_account_and_no_test_database(node, knobs):
     accounts = fact(node, DatabaseAccounts, database=knobs.qm_db_name)
     assert not [u for u in accounts["users"] if u["user"] == ""]
     assert "test" not in accounts["databases"]
+
+
+def test_a_hung_database_is_watched_and_a_crashed_one_restarts(node, platform, knobs):
+    from operations.phases.database import WATCHDOG
+
+    watchdog = node.service(WATCHDOG)
+    assert (watchdog.is_running, watchdog.is_enabled) == ((knobs.qm_db_watchdog_s > 0,) * 2)
+    restart = node.check_output(f"systemctl show {platform.db_service} -p Restart --value")
+    assert restart == "on-abnormal"

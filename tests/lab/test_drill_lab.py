@@ -1,5 +1,5 @@
-"""The whole failover drill against the lab: every service and every node of the cluster goes down
-in turn while a client reads and writes through the cluster FQDN."""
+"""The whole failover drill against the lab: every service and every node of the cluster goes down,
+crashes, hangs or loses its peer in turn while a client reads and writes through the cluster FQDN."""
 
 import json
 import subprocess
@@ -25,9 +25,10 @@ def drill(lab, tmp_path_factory):
 def test_drill_runs_every_case_and_exits_zero(drill):
     run, results = drill
     assert [r["case"] for r in results] == [
-        f"{what} {where}" for node in ("node-a", "node-b")
-        for what, where in (("nginx stopped on", node), ("tomcat stopped on", node),
-                            ("database stopped on", node), ("node", f"{node} down"))
+        case for node in ("node-a", "node-b")
+        for case in (f"nginx stopped on {node}", f"tomcat stopped on {node}", f"database stopped on {node}",
+                     f"database crashed on {node}", f"database hung on {node}", f"{node} cut off from its peer",
+                     f"node {node} down", f"node {node} frozen", f"node {node} power cut")
     ]
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
 
@@ -38,6 +39,14 @@ def test_no_acknowledged_write_is_lost(drill):
     for r in results:
         assert r["writes_acked"] > 0, r
         assert not any(r["writes_missing"].values()), r
+
+
+def test_a_node_gone_leaves_every_write_it_acknowledged_on_its_peer(drill):
+    _, results = drill
+    node_cases = [r for r in results if not r["service_level"]]
+    assert len(node_cases) == 6
+    for r in node_cases:
+        assert r["lost_while_away"] == 0, r
 
 
 def test_service_failures_cost_no_request(drill):
