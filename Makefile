@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYINFRA := $(VENV)/bin/pyinfra
-HOST_PACKAGES := docker.io debootstrap python3-venv openssh-client
+HOST_PACKAGES := docker.io debootstrap python3-venv openssh-client e2fsprogs
 
 .PHONY: lab lab-up lab-down test host-deps venv deploy verify drill check status bench
 
@@ -42,7 +42,7 @@ test: host-deps venv
 	$(PY) -m pytest tests
 
 drill: venv
-	$(PY) -m drill inventories/lab.py --json .lab/drill.json
+	$(PY) -m drill inventories/lab.py --json .lab/drill.json --figure .lab/drill
 
 # Both databases equal, table by table (any inventory: python -m drill.consistency INVENTORY)
 check: venv

@@ -1,7 +1,7 @@
 """The failover drill: the seed's "we shut down both nodes with you, one at a time, and demonstrate
 that QueueMetrics is working", as a command, with figures.
 
-    python -m drill inventories/lab.py                       # the lab (make drill)
+    python -m drill inventories/lab.py                       # the lab (make drill: also its figure)
     python -m drill inventories/mycompany.py --node-down ask # real servers: you power node A off
 
 For each case (nginx, Tomcat, the database, then the whole node; on A, then on B) a client probes
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                              "services stopped (default for real servers), or you power it off when asked")
     parser.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--figure", type=Path, metavar="STEM",
+                        help="also draw the run (a strip per case) into STEM.png and STEM.svg")
     args = parser.parse_args(argv)
 
     cluster = DrillCluster.load(args.inventory)
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.figure:
+        from . import figure
+
+        title = f"qm-ha drill, {time.strftime('%Y-%m-%d')}, {args.rate:g} requests/s, {args.hold:g} s per failure"
+        print("drill: figure " + ", ".join(str(p) for p in figure.draw(results, args.figure, title)))
     return 0 if all(r["passed"] for r in results) else 1
 
 

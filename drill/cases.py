@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab import docker, faults
+from lab.containers import DATA_DIR
 
 from operations.phases.app.tomcat import tomcat_for
 
@@ -93,6 +94,13 @@ def partition_case(cluster: DrillCluster, node: Node) -> Case:
                 lambda: faults.cut_link(container, peer), lambda: faults.restore_link(container))
 
 
+def disk_full_case(node: Node) -> Case:
+    """The filesystem holding the node's database full to the last byte, then freed."""
+    container = node.data["lab_container"]
+    return Case(f"data disk full on {node.name}", node, True,
+                lambda: faults.fill_disk(container, DATA_DIR), lambda: faults.free_disk(container, DATA_DIR))
+
+
 def freeze_case(node: Node) -> Case:
     container = node.data["lab_container"]
     return Case(f"node {node.name} frozen", node, False,
@@ -140,7 +148,7 @@ def all_cases(cluster: DrillCluster, node_down: str) -> list[Case]:
         plan += [service_case(node, role) for role in ("nginx", "tomcat", "database")]
         plan += [database_crash_case(node), database_hang_case(node)]
         if cluster.is_lab:
-            plan.append(partition_case(cluster, node))
+            plan += [partition_case(cluster, node), disk_full_case(node)]
         plan.append(node_case(cluster, node, node_down))
         if cluster.is_lab:
             plan += [freeze_case(node), power_cut_case(node)]
@@ -224,14 +232,18 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
     prefix = case_prefix(case)
     duration = WARMUP_S + hold + AFTER_S
     probe = cluster.start_probe(duration, rate, prefix)
+    t0 = time.monotonic()  # the probe's clock starts a fraction of a second later: the figure's marks are that early
     time.sleep(WARMUP_S)
     if case.after_ack:
         wait_for_ack(probe.lines, case.node)
+    injected_t = time.monotonic() - t0
     case.inject()
     time.sleep(hold)
     away_lost = None if case.service_level else lost_while_away(cluster, case.node, probe.lines, prefix)
+    restored_t = time.monotonic() - t0
     case.restore()
     caught_up_s = catch_up(cluster, case.node)
+    caught_up_t = time.monotonic() - t0 if caught_up_s is not None else None
     lines = probe.wait(timeout=duration + 60)
     try:
         cluster.wait_healthy(timeout=240)
@@ -259,4 +271,8 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
         "tables_differing": differing,
         "served_by": sorted({line.get("app", "-") for line in lines if line["ok"]}),
         "passed": passed,
+        # for the figure: seconds since the probe started
+        "timeline": {"requests": [[line["t"], line["ok"], line["kind"] == "write"] for line in lines],
+                     "injected": round(injected_t, 2), "restored": round(restored_t, 2),
+                     "caught_up": None if caught_up_t is None else round(caught_up_t, 2)},
     }

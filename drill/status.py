@@ -2,7 +2,7 @@
 
     python -m drill.status inventories/mycompany.py [--json]      # make status: the lab
 
-Per node: the services (nginx, the mode's Tomcat, MariaDB), QueueMetrics' ``sysup.jsp`` through the
+Per node: the services (nginx, the mode's Tomcat, MariaDB, the database's watchdog), QueueMetrics' ``sysup.jsp`` through the
 node's own nginx, its replication channel (threads, seconds behind, last error, TLS), its GTID
 position, whether both ``configuration.properties`` are equal, the days left on the certificate each
 service presents, free space where MariaDB keeps its data, and how long binary logs are kept. A
@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from operations import paths
 from operations.facts.mariadb import ReplicationStatus
 from operations.phases.app.tomcat import tomcat_for
+from operations.phases.database import WATCHDOG
 
 #: a certificate with fewer days left is a problem
 CERT_WARN_DAYS = 30
@@ -48,7 +49,8 @@ def collect_node(cluster, node) -> dict:
         return {"reachable": False}
     tomcat = tomcat_for(p, k.qm_app_mode)
     state = {"reachable": True, "services": {}, "certificate_days": {}}
-    for unit in (p.nginx.service, tomcat.service, p.db_service):
+    watchdog = (WATCHDOG,) if k.qm_db_watchdog_s else ()
+    for unit in (p.nginx.service, tomcat.service, p.db_service, *watchdog):
         state["services"][unit] = node.execute(f"systemctl is-active {unit}")[1].strip() or "unknown"
     rc, out, _ = node.execute(f"curl -s --max-time 5 --cacert {paths.TLS['ca']} --resolve {cluster.fqdn}:443:127.0.0.1 "
                               f"https://{cluster.fqdn}/{paths.CONTEXT}/sysup.jsp")

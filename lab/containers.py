@@ -15,7 +15,9 @@ import ipaddress
 import json
 import os
 import secrets
+import shutil
 import socket
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +112,13 @@ class LabConfig:
         """The lab's dummy QueueMetrics licence key for NODE_NAME."""
         return self.state_dir / "licences" / f"{node_name}.key"
 
+    def data_disk(self, node_name: str) -> Path:
+        """Where NODE_NAME's data filesystem is mounted on this machine (its node's ``DATA_DIR``)."""
+        return self.state_dir / "disks" / node_name
+
+    def data_disk_image(self, node_name: str) -> Path:
+        return self.state_dir / "disks" / f"{node_name}.ext4"
+
     @property
     def owner_file(self) -> Path:
         return self.state_dir / "owner"
@@ -180,7 +189,51 @@ def dns_args(cfg: LabConfig, tag: str) -> list[str]:
 
 
 def node_args(cfg: LabConfig, node: Node, tag: str) -> list[str]:
-    return [*_common(cfg, node.address), "--hostname", node.name, "--dns", cfg.dns_address, *SYSTEMD_FLAGS, tag]
+    return [*_common(cfg, node.address), "--hostname", node.name, "--dns", cfg.dns_address, *SYSTEMD_FLAGS,
+            "-v", f"{cfg.data_disk(node.name)}:{DATA_DIR}", tag]
+
+
+# ---------------------------------------------------------------- data disks
+
+#: where a node's MariaDB keeps its data: on a small filesystem of its own, as on a real server with a
+#: data volume, so that the drill can fill it to the last byte without touching this machine's disk
+DATA_DIR = "/var/lib/mysql"
+DATA_DISK_SIZE = "1G"
+
+
+def _host_command(*args: str) -> None:
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise LabError(f"`{' '.join(args[:3])} ...` failed: {proc.stderr.strip()} (the lab runs as root and needs "
+                       "loop devices for its nodes' data disks)")
+
+
+def ensure_data_disk(cfg: LabConfig, node_name: str) -> Path:
+    """NODE_NAME's data filesystem: a sparse ext4 image made once, loop-mounted when it is not."""
+    mount, image_file = cfg.data_disk(node_name), cfg.data_disk_image(node_name)
+    mount.mkdir(parents=True, exist_ok=True)
+    if not image_file.exists():
+        _host_command("truncate", "-s", DATA_DISK_SIZE, str(image_file))
+        _host_command("mkfs.ext4", "-q", "-F", "-m", "0", str(image_file))  # no blocks kept for root: full is full
+    if not os.path.ismount(mount):
+        _host_command("mount", "-o", "loop", str(image_file), str(mount))
+        lost = mount / "lost+found"
+        if lost.is_dir() and not any(lost.iterdir()):
+            lost.rmdir()  # MariaDB would list it as a database
+    return mount
+
+
+def empty_data_disk(cfg: LabConfig, node_name: str) -> None:
+    """A new node starts with an empty data disk."""
+    for child in cfg.data_disk(node_name).iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
+def remove_data_disk(cfg: LabConfig, node_name: str) -> None:
+    mount, image_file = cfg.data_disk(node_name), cfg.data_disk_image(node_name)
+    if os.path.ismount(mount):
+        _host_command("umount", str(mount))
+    image_file.unlink(missing_ok=True)
 
 
 def client_args(cfg: LabConfig, tag: str) -> list[str]:
@@ -223,12 +276,15 @@ def lab_owner(cfg: LabConfig) -> str:
 def ensure_node(cfg: LabConfig, node: Node, tag: str) -> str:
     """The node's container, recreated when another checkout's deploy owns it; what was done."""
     name, owner = cfg.container(node.name), lab_owner(cfg)
+    ensure_data_disk(cfg, node.name)
     action = ensure_container(name, node_args(cfg, node, tag))
     found = docker.run("exec", name, "cat", OWNER_MARK, check=False).stdout.strip()
     if action != "created" and found != owner:
         print(f"lab: {name} was deployed from another checkout; recreating it", flush=True)
         docker.run("rm", "-f", "-v", name)
         action = ensure_container(name, node_args(cfg, node, tag))
+    if action == "created":  # nothing on it uses the disk yet: MariaDB is not installed
+        empty_data_disk(cfg, node.name)
     docker.run("exec", "-i", name, "sh", "-c", f"cat > {OWNER_MARK}", input=owner + "\n")
     return action
 
@@ -343,6 +399,8 @@ def down(cfg: LabConfig) -> list[str]:
     if docker.inspect("network", cfg.network) is not None:
         docker.run("network", "rm", cfg.network)
         removed.append(cfg.network)
+    for node in cfg.nodes:
+        remove_data_disk(cfg, node.name)
     if cfg.state_file.exists():
         cfg.state_file.unlink()
     return removed

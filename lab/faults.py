@@ -69,3 +69,21 @@ def power_on(container: str, boot_wait_s: int = 120) -> None:
     docker.run("start", container, timeout=60)
     docker.run("exec", container, "timeout", str(boot_wait_s), "systemctl", "is-system-running", "--wait",
                check=False, timeout=boot_wait_s + 30)
+
+
+#: the files that fill a node's data disk (removing them frees it)
+FILLER = "qmha-lab-filler"
+
+
+def fill_disk(container: str, path: str) -> None:
+    """The filesystem holding PATH in CONTAINER full to the last byte: most of it reserved at once
+    (``fallocate``: nothing written), the last megabytes written until the disk refuses."""
+    filler = f"{path}/{FILLER}"
+    docker.run("exec", container, "sh", "-c",
+               f"avail=$(df --output=avail -B1 {path} | tail -n 1); "
+               f"fallocate -l $((avail > 16777216 ? avail - 8388608 : 0)) {filler} 2>/dev/null; "
+               f"dd if=/dev/zero of={filler}.tail bs=64k 2>/dev/null; true", timeout=120)
+
+
+def free_disk(container: str, path: str) -> None:
+    docker.run("exec", container, "sh", "-c", f"rm -f {path}/{FILLER} {path}/{FILLER}.tail", timeout=60)

@@ -28,7 +28,7 @@ def test_drill_runs_every_case_and_exits_zero(drill):
         case for node in ("node-a", "node-b")
         for case in (f"nginx stopped on {node}", f"tomcat stopped on {node}", f"database stopped on {node}",
                      f"database crashed on {node}", f"database hung on {node}", f"{node} cut off from its peer",
-                     f"node {node} down", f"node {node} frozen", f"node {node} power cut")
+                     f"data disk full on {node}", f"node {node} down", f"node {node} frozen", f"node {node} power cut")
     ]
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
 

@@ -70,6 +70,19 @@ def test_nodes_do_not_share_host_keys(spare):
     assert len(keys) == 2
 
 
+def test_each_node_keeps_its_database_on_a_small_disk_of_its_own(spare):
+    sizes = {}
+    for container in ("qmtest-node-a", "qmtest-node-b"):
+        out = docker.run("exec", container, "df", "--output=source,size", "-B1M", containers.DATA_DIR).stdout
+        source, size = out.splitlines()[-1].split()
+        sizes[container] = (source, int(size))
+    (a_dev, a_size), (b_dev, b_size) = sizes.values()
+    assert a_dev != b_dev and a_dev.startswith("/dev/loop")
+    assert 800 < a_size < 1100 and 800 < b_size < 1100
+    docker.run("exec", "qmtest-node-a", "touch", f"{containers.DATA_DIR}/only-on-a")
+    assert not docker.ok("exec", "qmtest-node-b", "test", "-e", f"{containers.DATA_DIR}/only-on-a")
+
+
 def test_dns_rotates_the_cluster_name_between_both_nodes(spare):
     firsts = set()
     for _ in range(6):
@@ -87,6 +100,8 @@ def test_down_removes_the_lab_and_nothing_else(spare):
         assert docker.inspect("container", name) is None
     assert docker.inspect("network", "qmtest-lab") is None
     assert docker.inspect("container", "qmtest-decoy") is not None
+    disks = Path(env["LAB_STATE_DIR"]) / "disks"
+    assert not os.path.ismount(disks / "node-a") and not (disks / "node-a.ext4").exists()
 
 
 def test_centos7_lab_without_a_local_image_says_so_and_fails():

@@ -46,11 +46,12 @@ def test_real_servers_get_the_cases_ssh_can_inject_on_each_node():
     assert len(names) == 12 and names[6:] == [n.replace("node-a", "node-b") for n in names[:6]]
 
 
-def test_the_lab_adds_partition_freeze_and_power_cut_on_each_node():
+def test_the_lab_adds_partition_full_disk_freeze_and_power_cut_on_each_node():
     names = [c.name for c in cases.all_cases(cluster(True), "container")]
     for node in ("node-a", "node-b"):
-        assert {f"{node} cut off from its peer", f"node {node} frozen", f"node {node} power cut"} <= set(names)
-    assert len(names) == 18
+        assert {f"{node} cut off from its peer", f"data disk full on {node}", f"node {node} frozen",
+                f"node {node} power cut"} <= set(names)
+    assert len(names) == 20
 
 
 def test_a_partition_must_cost_no_request_and_a_freeze_may():
@@ -86,3 +87,30 @@ def test_the_report_shows_what_a_node_case_left_off_its_peer():
     assert "(1 not on the peer while away)" in report.line(result)
     assert "FAIL" in report.table([result])
     assert "(? not on the peer" in report.line({**result, "lost_while_away": None})
+
+
+def synthetic(name: str, failed_at: tuple = ()) -> dict:
+    requests = [[round(i * 0.2, 2), round(i * 0.2, 2) not in failed_at, i % 5 == 4] for i in range(100)]
+    return {"case": name, "service_level": True, "requests": 100, "failed": len(failed_at),
+            "longest_outage_s": 0.4, "passed": not failed_at,
+            "timeline": {"requests": requests, "injected": 5.0, "restored": 15.0, "caught_up": 15.6}}
+
+
+def test_the_figure_draws_a_strip_per_case_as_png_and_svg(tmp_path):
+    from drill import figure
+
+    written = figure.draw([synthetic("nginx stopped on node-a"), synthetic("node node-a frozen", (6.0, 6.2)),
+                           {"case": "from an older run", "passed": True}], tmp_path / "drill", "title")
+    assert [p.suffix for p in written] == [".png", ".svg"]
+    assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = written[1].read_text()
+    assert "nginx stopped on node-a" in svg and "node node-a frozen" in svg and "from an older run" not in svg
+
+
+def test_a_figure_of_nothing_is_refused(tmp_path):
+    import pytest
+
+    from drill import figure
+
+    with pytest.raises(ValueError):
+        figure.draw([{"case": "x", "passed": True}], tmp_path / "drill")
