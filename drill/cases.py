@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab import docker, faults
-from lab.containers import DATA_DIR
 
 from operations.phases.app.tomcat import tomcat_for
 
@@ -96,9 +95,9 @@ def partition_case(cluster: DrillCluster, node: Node) -> Case:
 
 def disk_full_case(node: Node) -> Case:
     """The filesystem holding the node's database full to the last byte, then freed."""
-    container = node.data["lab_container"]
+    container, data_dir = node.data["lab_container"], node.platform.db_data_dir
     return Case(f"data disk full on {node.name}", node, True,
-                lambda: faults.fill_disk(container, DATA_DIR), lambda: faults.free_disk(container, DATA_DIR))
+                lambda: faults.fill_disk(container, data_dir), lambda: faults.free_disk(container, data_dir))
 
 
 def freeze_case(node: Node) -> Case:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from operations import paths
+from operations.platform import PLATFORMS
 
 from . import docker, image
 from .docker import LabError
@@ -197,7 +198,7 @@ def node_args(cfg: LabConfig, node: Node, tag: str) -> list[str]:
 
 #: where a node's MariaDB keeps its data: on a small filesystem of its own, as on a real server with a
 #: data volume, so that the drill can fill it to the last byte without touching this machine's disk
-DATA_DIR = "/var/lib/mysql"
+DATA_DIR = PLATFORMS["debian12"].db_data_dir  # the same on every platform's package
 DATA_DISK_SIZE = "1G"
 
 

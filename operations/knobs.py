@@ -294,6 +294,7 @@ class Knobs:
     qm_db_expire_logs_days: int = form(Number(low=1, high=99))
     qm_db_semi_sync: bool = form(Flag())
     qm_db_watchdog_s: int = form(Number(low=0, high=3600))
+    qm_db_min_free_mb: int = form(Number(low=0, high=10**6))
     qm_backup_time: str = form(Text(pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what="a time of day HH:MM",
                                     example="'03:15'"))
     qm_backup_dir: str = form(NodePath(example="'/var/backups/qm-ha'"))

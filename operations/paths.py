@@ -83,6 +83,8 @@ PROPERTIES_MARKER = f"{STATE}/properties-imported"
 #: the nightly backup's script, and the line it leaves about its last run (time, ok/failed, file or why)
 BACKUP_SCRIPT = "/usr/local/sbin/qmha-backup"
 DB_WATCHDOG_SCRIPT = "/usr/local/sbin/qmha-db-watchdog"
+#: present while the watchdog keeps MariaDB stopped for want of space (cleared at boot)
+DB_STOPPED_FOR_SPACE = "/run/qmha-db-watchdog.stopped-for-space"
 BACKUP_LAST = f"{STATE}/backup-last"
 #: configuration.properties' mode: QueueMetrics (its Tomcat's user) saves it, the sync user's group reads it
 PROPERTIES_MODE = "640"

@@ -105,6 +105,8 @@ class Platform:
     #: the server's bind_address says, so the deploy turns them off
     db_socket_units: tuple[str, ...]
     db_config_dir: str
+    #: where the server keeps its data (the package's default datadir)
+    db_data_dir: str
     #: command-line client, dump tool and admin tool names (MariaDB 11 may ship no ``mysql``-named client)
     db_client: str
     db_dump: str
@@ -154,6 +156,7 @@ PLATFORMS: dict[str, Platform] = {
         db_service="mariadb",
         db_socket_units=(),
         db_config_dir="/etc/my.cnf.d",
+        db_data_dir="/var/lib/mysql",
         db_client="mysql",
         db_dump="mysqldump",
         db_admin="mysqladmin",
@@ -201,6 +204,7 @@ PLATFORMS: dict[str, Platform] = {
         db_service="mariadb",
         db_socket_units=("mariadb.socket",),
         db_config_dir="/etc/mysql/mariadb.conf.d",
+        db_data_dir="/var/lib/mysql",
         db_client="mariadb",
         db_dump="mariadb-dump",
         db_admin="mariadb-admin",

@@ -34,6 +34,7 @@ qm_db_expire_logs_days = 7      # binary logs older than this are purged (a node
 qm_db_semi_sync = False         # a commit returns once the peer holds it (MariaDB 10.3+); off: it hung MariaDB 10.11 after a partition in the lab (README)
 qm_db_semi_sync_timeout_ms = 1000    # how long a commit waits for a silent peer before the node goes on asynchronously
 qm_db_watchdog_s = 2            # a running MariaDB that answers no ping for this many seconds is killed and restarted (its clients fail over); 0: off
+qm_db_min_free_mb = 100         # below this many MiB free where MariaDB keeps its data, it is stopped (its clients fail over) until twice that is free; 0: off
 qm_backup_time = "03:15"        # each node's nightly logical backup of the database starts then (node local time)
 qm_backup_dir = "/var/backups/qm-ha"    # where each node keeps its backups (root only)
 qm_backup_keep = 7              # how many backups each node keeps (the oldest go first)

@@ -13,7 +13,27 @@ Example:
 
 from __future__ import annotations
 
+import shlex
+
 from pyinfra.api import FactBase, QuoteString, StringCommand
+
+
+class FreeMiB(FactBase):
+    """MiB free at PATH, or at its nearest existing parent (a data directory the package has not made
+    yet lives on its parent's filesystem); None when it cannot be told.
+
+    .. code:: python
+
+        host.get_fact(FreeMiB, path="/var/lib/mysql")  # 4213
+    """
+
+    def command(self, path: str) -> str:
+        return (f"p={shlex.quote(path)}; while [ ! -e \"$p\" ] && [ \"$p\" != / ]; do p=$(dirname \"$p\"); done; "
+                "df --output=avail -B1M \"$p\" | tail -n 1")
+
+    def process(self, output) -> int | None:
+        text = "".join(output).strip()
+        return int(text) if text.isdigit() else None
 
 
 class RootFilesystem(FactBase):

@@ -13,12 +13,14 @@ Decisions, per node:
   default: in this two-node ring, MariaDB 10.11 hung in the lab after a silent partition (preflight
   warns when it is asked for). ``sync_binlog=1`` and ``innodb_flush_log_at_trx_commit=1`` keep an
   acknowledged commit on disk either way.
-- A running MariaDB that stops answering (hung: its port still accepts connections, nothing replies)
-  holds each client until the client's own timeout (the app's ``socketTimeout``, 15 s). A watchdog
-  (``qmha-db-watchdog.service``) pings it twice a second and, after ``qm_db_watchdog_s`` seconds without
-  an answer, kills it: the app's connections fail over to the peer at once, and systemd starts it
-  again (a drop-in makes every platform's unit restart after an abnormal end). A server that answers
-  at all, even with an error, and one starting or stopping, is left alone.
+- A MariaDB that can no longer serve is taken out of service, so the app's connections go to the
+  peer at once instead of waiting out their own timeouts (``qmha-db-watchdog.service``, one script
+  for both): a running server that answers no ping for ``qm_db_watchdog_s`` seconds (hung: its port
+  still accepts connections) is killed and systemd starts it again (a drop-in makes every platform's
+  unit restart after an abnormal end); one with fewer than ``qm_db_min_free_mb`` MiB free where it
+  keeps its data (a commit would wait for space for ever) is killed and kept stopped until twice that
+  is free, then started. A server that answers at all, one starting or stopping, and one someone
+  else stopped are left alone.
 - Channels hear from their peer every second and give a silent link up after 3 s, so a partition
   heals within seconds of the link coming back (``mariadb.HEARTBEAT_S``, ``NET_TIMEOUT_S``).
 - The server version picks the features (``mariadb.capabilities``): GTID from 10.0, several
@@ -73,11 +75,14 @@ RESTART_S = 2
 PING_TIMEOUT_S = 1
 
 
-def watchdog_values(platform: Platform, silent_s: int) -> dict:
+def watchdog_values(platform: Platform, silent_s: int, min_free_mb: int) -> dict:
     """What templates/mariadb/qmha-db-watchdog.sh.j2 needs: kill after SILENT_S unanswered seconds
-    (pings in a row, each allowed ``PING_TIMEOUT_S``)."""
-    return {"db_service": platform.db_service, "db_admin": platform.db_admin,
-            "ping_timeout_s": PING_TIMEOUT_S, "misses": max(1, int(silent_s) // PING_TIMEOUT_S)}
+    (pings in a row, each allowed ``PING_TIMEOUT_S``; 0: never), stop below MIN_FREE_MB MiB free and
+    start again at twice that (0: never)."""
+    return {"db_service": platform.db_service, "db_admin": platform.db_admin, "data_dir": platform.db_data_dir,
+            "ping_timeout_s": PING_TIMEOUT_S, "misses": -(-int(silent_s) // PING_TIMEOUT_S),
+            "min_free_mb": int(min_free_mb), "resume_free_mb": 2 * int(min_free_mb),
+            "stopped_flag": paths.DB_STOPPED_FOR_SPACE}
 
 
 def server_settings(node_index: int, address: str, caps: Capabilities, expire_logs_days: int = 7,
@@ -137,21 +142,23 @@ def user_in_group(user: str, group: str):
     yield StringCommand(f"usermod -a -G {group} {user}")
 
 
-def hung_server_watchdog(run: Run) -> None:
-    """MariaDB restarted after an abnormal end, and killed when it hangs (``qm_db_watchdog_s``; 0: the
-    watchdog off). The watchdog restarts only when its script or unit changed."""
-    p, silent_s = run.platform, run.knobs.qm_db_watchdog_s
+def watchdog(run: Run) -> None:
+    """MariaDB restarted after an abnormal end; killed when it hangs (``qm_db_watchdog_s``), kept
+    stopped while its disk is full (``qm_db_min_free_mb``); both 0: the watchdog off. The watchdog
+    restarts only when its script or unit changed."""
+    p, k = run.platform, run.knobs
     drop_in = config_file("mariadb/restart.conf.j2", f"/etc/systemd/system/{p.db_service}.service.d/qmha-restart.conf",
                           {"restart_s": RESTART_S}, name=f"{p.db_service} starts again after a crash",
                           user="root", group="root", mode="0644")
-    script = config_file("mariadb/qmha-db-watchdog.sh.j2", paths.DB_WATCHDOG_SCRIPT, watchdog_values(p, silent_s),
+    script = config_file("mariadb/qmha-db-watchdog.sh.j2", paths.DB_WATCHDOG_SCRIPT,
+                         watchdog_values(p, k.qm_db_watchdog_s, k.qm_db_min_free_mb),
                          name=paths.DB_WATCHDOG_SCRIPT, user="root", group="root", mode="0700",
                          create_remote_dir=False)
     unit = config_file("mariadb/qmha-db-watchdog.service.j2", f"/etc/systemd/system/{WATCHDOG}",
                        {"script": paths.DB_WATCHDOG_SCRIPT, "db_service": p.db_service}, name=WATCHDOG,
                        user="root", group="root", mode="0644", create_remote_dir=False)
     systemd.daemon_reload(name="systemd reads the database units", _if=any_changed(drop_in, unit))
-    on = silent_s > 0
+    on = k.qm_db_watchdog_s > 0 or k.qm_db_min_free_mb > 0
     systemd.service(name=f"{WATCHDOG} restarted after a change", service=WATCHDOG, running=on, enabled=on,
                     restarted=on, _if=any_changed(script, unit))
     systemd.service(name=f"{WATCHDOG} {'running' if on else 'off'}", service=WATCHDOG, running=on, enabled=on)
@@ -184,7 +191,7 @@ def configure(run: Run, tls_files: list = ()):
     systemd.service(name="Restart MariaDB after a change", service=p.db_service, restarted=True,
                     _if=any_changed(installed, in_group, config, *sockets_off, *tls_files), _serial=True)
     systemd.service(name="MariaDB enabled and running", service=p.db_service, running=True, enabled=True)
-    hung_server_watchdog(run)
+    watchdog(run)
 
     root_secured(name="MariaDB root secured", platform=p, root_password=secrets["db_root_password"])
     if p.db_root_auth == "password":

@@ -31,7 +31,7 @@ from ..certificates import CertificateError
 from ..context import Run, for_host, knobs_of, per_run
 from ..elevated import as_inventory_says
 from ..facts.mariadb import MariadbServer
-from ..facts.system import EpochTime, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
+from ..facts.system import EpochTime, FreeMiB, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
 from ..knobs import connection
 from ..mariadb import capabilities
 from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
@@ -205,6 +205,24 @@ def check_disk(h) -> list[Finding]:
                     "this layout with a warning", warning=not strict)]
 
 
+def check_data_space(h) -> list[Finding]:
+    """Room where MariaDB keeps its data: the watchdog keeps the database stopped below
+    ``qm_db_min_free_mb`` and starts it only at twice that, so less would leave it down after the deploy."""
+    reserve = knobs_of(h).qm_db_min_free_mb
+    try:
+        data_dir = platform_of(h).db_data_dir
+    except UnsupportedPlatform:  # check_os says so
+        return []
+    free = h.get_fact(FreeMiB, path=data_dir)
+    if not reserve or free is None or free >= 2 * reserve:
+        return []
+    return [Finding(h.name, "free space for the database", f"{free} MiB free where MariaDB keeps its data ({data_dir}); "
+                    f"the database watchdog stops MariaDB below {reserve} MiB (qm_db_min_free_mb) and starts it only "
+                    f"at {2 * reserve} MiB",
+                    f"free space on that filesystem (old backups, logs), or lower qm_db_min_free_mb (0 turns this "
+                    f"guard off)")]
+
+
 def check_peer_ssh(h, peer) -> list[Finding]:
     if h.get_fact(TcpReachable, address=peer.address, port=peer.ssh_port):
         return []
@@ -350,6 +368,7 @@ def findings(run: Run) -> list[Finding]:
         result += check_root(h)
         result += check_interface(h, node)
         result += check_disk(h)
+        result += check_data_space(h)
         result += check_peer_ssh(h, peer)
         result += check_ssh_sources(h)
         result += check_names(h, cluster)

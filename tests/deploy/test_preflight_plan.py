@@ -72,6 +72,12 @@ def test_unresolvable_node_name_is_refused(el7, tmp_path):
     assert "@fake/node-b: node-a.mycompany.com resolves: resolves to nothing" in message
 
 
+def test_too_little_room_for_the_database_is_refused(el7, tmp_path):
+    message = refused(set_response(el7, "node-b", "df --output=avail -B1M", "150"), tmp_path)
+    assert "node-b: free space for the database: 150 MiB free where MariaDB keeps its data (/var/lib/mysql)" in message
+    assert "lower qm_db_min_free_mb (0 turns this guard off)" in message and "node-a: free space" not in message
+
+
 def test_clock_skew_is_refused(el7, tmp_path):
     message = refused(set_response(el7, "node-b", "date +%s.%N", "1795611609.900"), tmp_path)
     assert re.search(r"clocks agree: the nodes' clocks differ by 9\.\d s \(limit 2 s\)", message)
