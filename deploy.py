@@ -14,8 +14,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from operations import context  # noqa: E402
-from operations.phases import (app, backup, base, database, firewall, preflight, replication, selinux,  # noqa: E402
-                               sync, tls, web)
+from operations.phases import (app, backup, base, database, firewall, floating, preflight, replication,  # noqa: E402
+                               selinux, sync, tls, web)
 
 run = context.current()
 preflight.check(run)
@@ -26,6 +26,7 @@ replication.configure(run)
 backup.configure(run)
 app.configure(run)
 web.configure(run, tls_files)
+floating.configure(run)
 sync.configure(run)
 selinux.configure(run)
 firewall.configure(run)

@@ -35,6 +35,8 @@ qm_nodes = (
     {
         "qm_cluster_fqdn": _state["fqdn"],
         "lab_client_container": _state["client_container"],
+        # LAB_FLOATING=1 make lab: the cluster FQDN on two floating addresses held by keepalived
+        "qm_floating_addresses": _state.get("floating_addresses"),
         **_login,
         "ssh_key": _state["ssh_key"],
         "ssh_known_hosts_file": _state["known_hosts"],

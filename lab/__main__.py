@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             ok = verify.report(containers.write_state(cfg))
             return 0 if ok else 1
         else:
-            print(json.dumps(containers.state_dict(cfg), indent=2))
+            print(json.dumps(containers.state_dict(cfg, containers.lab_is_floating(cfg)), indent=2))
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 2

@@ -63,6 +63,9 @@ class LabConfig:
     lab_os: str = "debian12"
     state_dir: Path = REPO / ".lab"
     node_names: tuple[str, ...] = field(default=("node-a", "node-b"))
+    #: LAB_FLOATING=1: the cluster FQDN on two floating addresses (keepalived); 0: plain round robin;
+    #: unset (None): ``up`` makes it plain, the other commands keep what the lab has
+    floating: bool | None = None
 
     @classmethod
     def from_env(cls, env=os.environ) -> "LabConfig":
@@ -73,6 +76,7 @@ class LabConfig:
             subnet=env.get("LAB_SUBNET", cls.subnet),
             lab_os=env.get("LAB_OS", cls.lab_os),
             state_dir=Path(env.get("LAB_STATE_DIR", default_state)),
+            floating=None if env.get("LAB_FLOATING") is None else env["LAB_FLOATING"].strip().lower() in ("1", "yes", "true"),
         )
 
     def _host(self, index: int) -> str:
@@ -93,6 +97,10 @@ class LabConfig:
     @property
     def client_address(self) -> str:
         return self._host(100)
+
+    def floating_addresses(self, on: bool) -> list[str] | None:
+        """The two floating addresses (node A's, node B's) when ON, else None."""
+        return [self._host(21), self._host(22)] if on else None
 
     @property
     def nodes(self) -> list[Node]:
@@ -178,10 +186,12 @@ def _common(cfg: LabConfig, ip: str) -> list[str]:
     return ["--network", cfg.network, "--ip", ip, "--label", f"qmha.lab={cfg.prefix}"]
 
 
-def dns_args(cfg: LabConfig, tag: str) -> list[str]:
-    """dnsmasq answering each node FQDN with its address and the cluster FQDN with both (round robin)."""
+def dns_args(cfg: LabConfig, tag: str, floating: bool = False) -> list[str]:
+    """dnsmasq answering each node FQDN with its address and the cluster FQDN with both node addresses
+    (round robin), or with both floating addresses when FLOATING."""
     records = [f"--host-record={n.fqdn(cfg.domain)},{n.address}" for n in cfg.nodes]
-    records += [f"--host-record={cfg.fqdn},{n.address}" for n in cfg.nodes]
+    cluster = cfg.floating_addresses(floating) or [n.address for n in cfg.nodes]
+    records += [f"--host-record={cfg.fqdn},{address}" for address in cluster]
     return [
         *_common(cfg, cfg.dns_address), "--hostname", "dns", "--entrypoint", "dnsmasq", tag,
         "--keep-in-foreground", "--no-hosts", "--user=root", "--log-facility=-",
@@ -323,7 +333,7 @@ def wait_port(address: str, port: int, wait_s: float = 60) -> None:
 # ---------------------------------------------------------------- up / down
 
 
-def state_dict(cfg: LabConfig) -> dict:
+def state_dict(cfg: LabConfig, floating: bool = False) -> dict:
     return {
         "fqdn": cfg.fqdn,
         "domain": cfg.domain,
@@ -335,6 +345,7 @@ def state_dict(cfg: LabConfig) -> dict:
         "dns_address": cfg.dns_address,
         "client_container": cfg.container("client"),
         "client_address": cfg.client_address,
+        "floating_addresses": cfg.floating_addresses(floating),
         "ssh_key": str(cfg.ssh_key),
         "known_hosts": str(cfg.known_hosts),
         "nodes": [
@@ -346,8 +357,18 @@ def state_dict(cfg: LabConfig) -> dict:
     }
 
 
-def write_state(cfg: LabConfig) -> dict:
-    state = state_dict(cfg)
+def lab_is_floating(cfg: LabConfig) -> bool:
+    """The mode the lab is in: LAB_FLOATING when set, else what its state file says."""
+    if cfg.floating is not None:
+        return cfg.floating
+    try:
+        return bool(json.loads(cfg.state_file.read_text()).get("floating_addresses"))
+    except (OSError, ValueError):
+        return False
+
+
+def write_state(cfg: LabConfig, floating: bool | None = None) -> dict:
+    state = state_dict(cfg, lab_is_floating(cfg) if floating is None else floating)
     cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = cfg.state_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2) + "\n")
@@ -373,7 +394,8 @@ def up(cfg: LabConfig) -> dict:
     tag = image.ensure_image(cfg.lab_os)
     ensure_network(cfg)
     ensure_ssh_key(cfg)
-    actions = {cfg.container("dns"): ensure_container(cfg.container("dns"), dns_args(cfg, tag))}
+    floating = bool(cfg.floating)  # without LAB_FLOATING, plain round robin
+    actions = {cfg.container("dns"): ensure_container(cfg.container("dns"), dns_args(cfg, tag, floating))}
     for node in cfg.nodes:
         actions[cfg.container(node.name)] = ensure_node(cfg, node, tag)
     actions[cfg.container("client")] = ensure_container(cfg.container("client"), client_args(cfg, tag))
@@ -383,8 +405,9 @@ def up(cfg: LabConfig) -> dict:
         known.append(f"{node.address} {hostkey}")
         wait_port(node.address, 22)
     cfg.known_hosts.write_text("\n".join(known) + "\n")
-    print("lab: " + ", ".join(f"{name} {what}" for name, what in actions.items()), flush=True)
-    return write_state(cfg)
+    print("lab: " + ", ".join(f"{name} {what}" for name, what in actions.items())
+          + (" (floating addresses " + ", ".join(cfg.floating_addresses(True)) + ")" if floating else ""), flush=True)
+    return write_state(cfg, floating)
 
 
 def down(cfg: LabConfig) -> list[str]:

@@ -24,7 +24,7 @@ def sh(container: str, command: str, timeout: float = 30) -> tuple[bool, str]:
 
 def cluster_name_resolves_to_both(state: dict) -> tuple[bool, str]:
     ok, out = sh(state["client_container"], f"getent ahostsv4 {state['fqdn']} | awk '{{print $1}}' | sort -u")
-    want = sorted(n["address"] for n in state["nodes"])
+    want = sorted(state.get("floating_addresses") or [n["address"] for n in state["nodes"]])
     got = sorted(out.split())
     return ok and got == want, f"{state['fqdn']} -> {', '.join(got) or out}"
 

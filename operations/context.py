@@ -35,7 +35,7 @@ __all__ = ["Run", "current", "for_host", "knobs_of", "per_run"]
 
 #: every secret the deploy uses, made together so the file is written once
 SECRET_NAMES = ("db_root_password", "db_app_password", "db_replication_password", "db_seed_password",
-                "tomcat_keystore_password")
+                "tomcat_keystore_password", "vrrp_password")
 
 
 @dataclass(frozen=True)

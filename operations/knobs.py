@@ -304,6 +304,10 @@ class Knobs:
     qm_db_import_into_nonempty: bool = form(Flag())
     qm_db_resync: str | None = form(Text(optional=True, pattern=r"[^\s]+", what="a host name of this inventory",
                                          example="'node-b'"))
+    # floating addresses
+    qm_floating_addresses: tuple[str, ...] | None = form(ListOf(optional=True, item=Ipv4(example="'192.168.1.21'"),
+                                                                example="'192.168.1.21', '192.168.1.22'"))
+    qm_vrrp_router_id: int = form(Number(low=1, high=254))
     # application server
     qm_app_mode: str = form(Choice(words=APP_MODES, example="'war' (with qm_app_war) or 'loway' (Loway's package, EL)"))
     qm_app_war: str | None = form(LocalFile(optional=True, directory_too=True, example="'queuemetrics-24.10.war'"))
@@ -396,6 +400,18 @@ def cross_checks(k: dict[str, Any]) -> list[tuple[str, str, str]]:
         elif port in seen:
             found.append((name, f"port {port} is also {seen[port]}", "give each of the three a port of its own"))
         seen[port] = name
+    floating = k.get("qm_floating_addresses")
+    if floating is not None:
+        if len(floating) != 2 or len(set(floating)) != 2:
+            found.append(("qm_floating_addresses", f"it holds {len(set(floating))} distinct address(es), not 2",
+                          "give two free addresses on the nodes' subnet, node A's first, e.g. "
+                          "['192.168.1.21', '192.168.1.22']; or unset it for plain round robin"))
+        elif k.get("qm_node_address") in floating:
+            found.append(("qm_floating_addresses", f"{k['qm_node_address']} is this node's own address",
+                          "give two addresses that no node or other host has"))
+    if k.get("qm_vrrp_router_id") == 254 and floating:
+        found.append(("qm_vrrp_router_id", "node B's floating address needs the next id (255 is not a VRRP id)",
+                      "choose an id from 1 to 253"))
     if k.get("qm_jdbc_socket_timeout_ms") is not None and k.get("qm_jdbc_connect_timeout_ms") is not None \
             and k["qm_jdbc_socket_timeout_ms"] < k["qm_jdbc_connect_timeout_ms"]:
         found.append(("qm_jdbc_socket_timeout_ms", "it is shorter than qm_jdbc_connect_timeout_ms",

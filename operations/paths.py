@@ -135,3 +135,7 @@ def control_ca(control: Path, customer_ca: str | None = None) -> Path:
 def control_webapp(control: Path, host_name: str) -> Path:
     """Where the customer's WAR is unpacked for HOST_NAME before it is synced to the node."""
     return control / "webapp" / host_name
+
+# floating addresses (keepalived)
+KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
+WEB_CHECK_SCRIPT = "/usr/local/sbin/qmha-web-check"

@@ -42,6 +42,10 @@ qm_db_dump = None               # customer's backup (.sql or .sql.gz on this mac
 qm_db_import_into_nonempty = False  # True: import qm_db_dump although the database already has tables
 qm_db_resync = None             # "node-b" (a host name): re-seed that node from its peer when its channel is broken
 
+# --- floating addresses (optional; unset keeps the seed's plain round robin) ---
+qm_floating_addresses = None    # two free addresses on the nodes' subnet, node A's first: the cluster FQDN resolves to them, and keepalived moves a dead or unwell node's address to its peer
+qm_vrrp_router_id = 51          # VRRP router id of node A's floating address (node B's is the next one); unique among VRRP routers on that network
+
 # --- application server (Tomcat + QueueMetrics webapp at /queuemetrics) ---
 qm_app_mode = None              # required: "war" (the customer's WAR, qm_app_war) or "loway" (Loway's yum package, EL only); "standin": the lab only
 qm_app_war = None               # war mode: QueueMetrics WAR file or unpacked directory on the control machine

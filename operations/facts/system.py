@@ -18,6 +18,23 @@ import shlex
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
 
+class AddressAnswers(FactBase):
+    """Whether some host on this node's network answers for ADDRESS: after one connection attempt the
+    neighbour table holds its link-layer address (no ping or arping needed; a firewall does not hide it).
+
+    .. code:: python
+
+        host.get_fact(AddressAnswers, address="192.168.1.21")  # False: the address is free
+    """
+
+    def command(self, address: str) -> str:
+        return f"timeout 2 bash -c '</dev/tcp/{address}/9' 2>/dev/null; ip neigh show {address}"
+
+    def process(self, output) -> bool:
+        text = " ".join(output)
+        return "lladdr" in text and "FAILED" not in text and "INCOMPLETE" not in text
+
+
 class FreeMiB(FactBase):
     """MiB free at PATH, or at its nearest existing parent (a data directory the package has not made
     yet lives on its parent's filesystem); None when it cannot be told.

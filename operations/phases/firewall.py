@@ -46,7 +46,9 @@ def envelope(run: Run) -> dict:
     public = [80, 443] if ssh_sources else [ssh_port, 80, 443]
     peer = [mariadb.PORT, run.knobs.qm_tomcat_https_port]
     return {"public_ports": public, "ssh_port": ssh_port, "ssh_sources": ssh_sources,
-            "peer_address": run.peer.address, "peer_ports": peer}
+            "peer_address": run.peer.address, "peer_ports": peer,
+            # keepalived's unicast VRRP, from the peer only, where floating addresses are used
+            "vrrp_from_peer": bool(run.knobs.qm_floating_addresses)}
 
 
 @operation()

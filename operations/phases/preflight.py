@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pyinfra import inventory, logger, state
 from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import DeployError
-from pyinfra.facts.hardware import Ipv4Addrs
+from pyinfra.facts.hardware import Ipv4Addrs, NetworkDevices
 from pyinfra.facts.server import User
 
-from .. import certificates
+from .. import certificates, floating
 from ..certificates import CertificateError
 from ..context import Run, for_host, knobs_of, per_run
 from ..elevated import as_inventory_says
 from ..facts.mariadb import MariadbServer
-from ..facts.system import EpochTime, FreeMiB, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
+from ..facts.system import AddressAnswers, EpochTime, FreeMiB, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
 from ..knobs import connection
 from ..mariadb import capabilities
 from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
@@ -252,10 +252,35 @@ def check_ssh_sources(h) -> list[Finding]:
     return [Finding(h.name, "qm_firewall_ssh_sources keeps this machine in", problem, fix)]
 
 
+def check_floating(h, hosts) -> list[Finding]:
+    """Floating addresses on this node's subnet, and free: answered by no host but the nodes (a
+    re-run finds them held by keepalived on a node)."""
+    k = knobs_of(h)
+    if not k.qm_floating_addresses:
+        return []
+    device = (h.get_fact(NetworkDevices).get(k.qm_interface) or {}).get("ipv4") or {}
+    if not device.get("address"):
+        return []  # check_interface names the missing address
+    subnet = ipaddress.ip_interface(f"{device['address']}/{device.get('mask_bits', 32)}").network
+    held = {ip for other in hosts for ips in other.get_fact(Ipv4Addrs).values() for ip in ips}
+    findings = []
+    for address in k.qm_floating_addresses:
+        if ipaddress.ip_address(address) not in subnet:
+            findings.append(Finding(h.name, "floating addresses on the node's subnet",
+                                    f"{address} is not in {subnet} ({k.qm_interface})",
+                                    f"choose free addresses in {subnet}, or unset qm_floating_addresses"))
+        elif address not in held and h.get_fact(AddressAnswers, address=address):
+            findings.append(Finding(h.name, "floating addresses free", f"{address} is already in use on {subnet} "
+                                    "(a host answers for it)", "choose addresses no host has (ask your network "
+                                    "administrator to reserve two), or unset qm_floating_addresses"))
+    return findings
+
+
 def check_names(h, cluster) -> list[Finding]:
     findings = []
     expected = {n.fqdn: [n.address] for n in cluster.nodes}
-    expected[cluster.fqdn] = sorted(n.address for n in cluster.nodes)
+    expected[cluster.fqdn] = floating.cluster_addresses([n.address for n in cluster.nodes],
+                                                        knobs_of(h).qm_floating_addresses)
     for name, want in expected.items():
         got = h.get_fact(ResolvedAddresses, hostname=name)
         if got != sorted(want):
@@ -369,6 +394,7 @@ def findings(run: Run) -> list[Finding]:
         result += check_interface(h, node)
         result += check_disk(h)
         result += check_data_space(h)
+        result += check_floating(h, hosts)
         result += check_peer_ssh(h, peer)
         result += check_ssh_sources(h)
         result += check_names(h, cluster)

@@ -211,3 +211,42 @@ def test_semi_sync_asked_for_on_a_server_that_has_it_is_warned_about_with_the_me
     caplog.clear()
     assert plan(load_fixture("debian12"), tmp_path / "b")
     assert not [r for r in caplog.records if "semi-synchronous replication" in r.getMessage()]
+
+
+# ---------------------------------------------------------------- floating addresses
+
+FLOATING = ["192.168.1.21", "192.168.1.22"]
+
+
+def with_floating_dns(fixture):
+    for node in ("node-a", "node-b"):
+        fixture = set_response(fixture, node, "getent ahostsv4 queuemetrics.mycompany.com ", "\n".join(FLOATING))
+    return fixture
+
+
+def test_floating_addresses_free_on_the_subnet_with_the_name_on_them_pass(el7, tmp_path):
+    commands = plan(with_floating_dns(el7), tmp_path, qm_floating_addresses=FLOATING)
+    assert any("keepalived" in c for c in commands["node-a"])
+
+
+def test_floating_mode_wants_the_cluster_name_on_the_floating_addresses(el7, tmp_path):
+    message = refused(el7, tmp_path, qm_floating_addresses=FLOATING)
+    assert "queuemetrics.mycompany.com resolves: resolves to ['192.168.1.5', '192.168.1.6'], not " \
+           "['192.168.1.21', '192.168.1.22']" in message
+
+
+def test_a_floating_address_off_the_subnet_is_refused(el7, tmp_path):
+    message = refused(with_floating_dns(el7), tmp_path, qm_floating_addresses=["192.168.1.21", "10.9.9.9"])
+    assert "node-a: floating addresses on the node's subnet: 10.9.9.9 is not in 192.168.1.0/24 (eth0)" in message
+
+
+def test_a_floating_address_another_host_answers_for_is_refused(el7, tmp_path):
+    taken = set_response(with_floating_dns(el7), "node-b", "ip neigh show 192.168.1.22",
+                         "192.168.1.22 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE")
+    message = refused(taken, tmp_path, qm_floating_addresses=FLOATING)
+    assert "node-b: floating addresses free: 192.168.1.22 is already in use on 192.168.1.0/24" in message
+
+
+def test_one_floating_address_alone_is_refused_before_any_connection(el7, tmp_path):
+    message = refused(el7, tmp_path, qm_floating_addresses=["192.168.1.21"])
+    assert "qm_floating_addresses" in message and "not 2" in message
