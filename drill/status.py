@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from operations import paths
 from operations.facts.mariadb import ReplicationStatus
 from operations.phases.app.tomcat import tomcat_for
+from operations.phases import floating as floating_phase
 from operations.phases.database import WATCHDOG
 
 #: a certificate with fewer days left is a problem
@@ -49,8 +50,9 @@ def collect_node(cluster, node) -> dict:
         return {"reachable": False}
     tomcat = tomcat_for(p, k.qm_app_mode)
     state = {"reachable": True, "services": {}, "certificate_days": {}}
-    watchdog = (WATCHDOG,) if k.qm_db_watchdog_s else ()
-    for unit in (p.nginx.service, tomcat.service, p.db_service, *watchdog):
+    watchdog = (WATCHDOG,) if k.qm_db_watchdog_s or k.qm_db_min_free_mb else ()
+    keepalived = (floating_phase.SERVICE,) if k.qm_floating_addresses else ()
+    for unit in (p.nginx.service, tomcat.service, p.db_service, *watchdog, *keepalived):
         state["services"][unit] = node.execute(f"systemctl is-active {unit}")[1].strip() or "unknown"
     rc, out, _ = node.execute(f"curl -s --max-time 5 --cacert {paths.TLS['ca']} --resolve {cluster.fqdn}:443:127.0.0.1 "
                               f"https://{cluster.fqdn}/{paths.CONTEXT}/sysup.jsp")
@@ -70,6 +72,10 @@ def collect_node(cluster, node) -> dict:
                               "| awk 'NR==2 {print $4}'")
     state["free_mb"] = int(out.strip()) if out.strip().isdigit() else None
     state["backup"] = backup_state(node.execute(f"cat {paths.BACKUP_LAST} 2>/dev/null")[1])
+    if k.qm_floating_addresses:
+        held = node.execute("ip -4 -o addr show")[1]
+        state["floating_addresses"] = list(k.qm_floating_addresses)
+        state["floating_held"] = [a for a in k.qm_floating_addresses if f" {a}/" in held]
     rows = node.sql("SELECT @@expire_logs_days") if state["replication"].get("running") else []
     state["binlog_days"] = float(rows[0][0]) if rows and rows[0] and rows[0][0].replace(".", "", 1).isdigit() else None
     return state
@@ -148,10 +154,32 @@ def problems(states: dict[str, dict]) -> list[str]:
         if s["free_mb"] is not None and s["free_mb"] < MIN_FREE_MB:
             found.append(f"{name}: {s['free_mb']} MiB free where MariaDB keeps its data. Fix: free space, or grow "
                          "the filesystem")
+    found += floating_problems(states)
     shas = {s.get("properties_sha256") for s in states.values() if s.get("reachable")}
     if len(shas) > 1:
         found.append("configuration.properties differs between the nodes. Fix: wait a minute for the sync "
                      "(journalctl -t qmha-sync says what it did)")
+    return found
+
+
+def floating_problems(states: dict[str, dict]) -> list[str]:
+    """A floating address held by no node (clients that resolve to it get nothing) or by both."""
+    holders: dict[str, list[str]] = {}
+    for name, s in states.items():
+        if "floating_held" not in s:
+            continue
+        for address in s["floating_held"]:
+            holders.setdefault(address, []).append(name)
+    addresses = next((s["floating_addresses"] for s in states.values() if s.get("floating_addresses")), [])
+    found = []
+    for address in addresses:
+        where = holders.get(address, [])
+        if not where and all(s.get("reachable") for s in states.values()):
+            found.append(f"floating address {address} is held by no node. Fix: systemctl restart keepalived on both "
+                         "nodes (journalctl -u keepalived says why)")
+        elif len(where) > 1:
+            found.append(f"floating address {address} is held by both nodes ({', '.join(where)}). Fix: check that VRRP "
+                         "passes between the nodes (the firewall lets it in from the peer), then restart keepalived")
     return found
 
 
@@ -193,6 +221,8 @@ def table(states: dict[str, dict]) -> str:
             f"  free space    {s['free_mb']} MiB (data filesystem); binary logs kept {s['binlog_days']} days "
             "(a node away longer must be re-seeded)",
             f"  backup        {backup_line(s.get('backup'))}",
+            *([f"  floating      holds {', '.join(s['floating_held']) or 'none'} of {', '.join(s['floating_addresses'])}"]
+              if "floating_held" in s else []),
             f"  settings      configuration.properties {s['properties_sha256'][:12]}",
         ]
     return "\n".join(rows)

@@ -40,7 +40,8 @@ GLOBAL_GRANTS = {
 }
 #: a channel's timing: it hears from its peer every HEARTBEAT_S when idle, takes NET_TIMEOUT_S of
 #: silence as a lost link, and tries to reconnect every CONNECT_RETRY_S (a partition heals within
-#: seconds of the link coming back, not a minute)
+#: seconds of the link coming back, not a minute); a sender whose write the peer has not taken for
+#: NET_TIMEOUT_S gives up too (net_write_timeout)
 HEARTBEAT_S = 1
 NET_TIMEOUT_S = 3
 CONNECT_RETRY_S = 1

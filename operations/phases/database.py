@@ -60,7 +60,7 @@ from pyinfra.operations.util import any_changed
 from .. import paths
 from ..context import Run
 from ..facts.mariadb import DatabaseAccounts, MariadbServer
-from ..mariadb import (NET_TIMEOUT_S, OS_USER, PORT, REPLICATION_USER, Capabilities, account_statements, capabilities, desired_accounts,
+from ..mariadb import (NET_TIMEOUT_S, OS_USER, PORT, Capabilities, account_statements, capabilities, desired_accounts,
                        native_password_hash, root_statements, run_sql)
 from ..platform import Platform, install_packages
 from ..render import config_file, render
@@ -103,7 +103,6 @@ def server_settings(node_index: int, address: str, caps: Capabilities, expire_lo
         "gtid": caps.gtid,
         "expire_logs_days": int(expire_logs_days),
         "net_timeout": NET_TIMEOUT_S,
-        "replication_user": REPLICATION_USER,
         "semi_sync_timeout_ms": int(semi_sync_timeout_ms) if caps.semi_sync and semi_sync_timeout_ms else None,
         "tls_ca": paths.TLS["ca"],
         "tls_cert": paths.TLS["chain"],

@@ -93,3 +93,15 @@ def test_a_failed_or_missed_backup_is_named_with_its_fix():
     [found] = status.problems({"node-a": healthy(), "node-b": old})
     assert found.startswith("node-b: the last backup is 72 h old")
     assert "none yet" in status.table({"node-a": healthy(backup=None), "node-b": healthy()})
+
+
+def test_a_floating_address_held_by_no_node_or_by_both_is_named():
+    base = {"reachable": True, "floating_addresses": ["10.0.0.21", "10.0.0.22"]}
+    healthy = {"node-a": {**base, "floating_held": ["10.0.0.21"]}, "node-b": {**base, "floating_held": ["10.0.0.22"]}}
+    assert status.floating_problems(healthy) == []
+    moved = {"node-a": {**base, "floating_held": []}, "node-b": {**base, "floating_held": ["10.0.0.21", "10.0.0.22"]}}
+    assert status.floating_problems(moved) == []  # node A's address on B while A is unwell: as designed
+    lost = {"node-a": {**base, "floating_held": []}, "node-b": {**base, "floating_held": ["10.0.0.22"]}}
+    assert [p.split(" is ")[0] for p in status.floating_problems(lost)] == ["floating address 10.0.0.21"]
+    both = {"node-a": {**base, "floating_held": ["10.0.0.21"]}, "node-b": {**base, "floating_held": ["10.0.0.21", "10.0.0.22"]}}
+    assert "held by both nodes (node-a, node-b)" in status.floating_problems(both)[0]
