@@ -33,8 +33,6 @@ from operations.phases.database import WATCHDOG
 
 #: a certificate with fewer days left is a problem
 CERT_WARN_DAYS = 30
-#: less free space than this on the data filesystem is a problem
-MIN_FREE_MB = 1024
 #: a last good backup older than this (hours) is a problem: the nightly one has been missed
 BACKUP_MAX_AGE_H = 36
 
@@ -71,6 +69,7 @@ def collect_node(cluster, node) -> dict:
     rc, out, _ = node.execute("df -Pm \"$(" + p.db_client + " -NBe 'SELECT @@datadir' 2>/dev/null || echo /var/lib/mysql)\" "
                               "| awk 'NR==2 {print $4}'")
     state["free_mb"] = int(out.strip()) if out.strip().isdigit() else None
+    state["min_free_mb"] = k.qm_db_min_free_mb
     state["backup"] = backup_state(node.execute(f"cat {paths.BACKUP_LAST} 2>/dev/null")[1])
     if k.qm_floating_addresses:
         held = node.execute("ip -4 -o addr show")[1]
@@ -151,9 +150,10 @@ def problems(states: dict[str, dict]) -> list[str]:
         elif backup and backup["hours_ago"] > BACKUP_MAX_AGE_H:
             found.append(f"{name}: the last backup is {backup['hours_ago']:.0f} h old. Fix: systemctl list-timers "
                          "qmha-backup.timer; run the deploy to put the timer back")
-        if s["free_mb"] is not None and s["free_mb"] < MIN_FREE_MB:
-            found.append(f"{name}: {s['free_mb']} MiB free where MariaDB keeps its data. Fix: free space, or grow "
-                         "the filesystem")
+        if s["free_mb"] is not None and s["free_mb"] < 2 * s.get("min_free_mb", 0):
+            found.append(f"{name}: {s['free_mb']} MiB free where MariaDB keeps its data: its watchdog stops MariaDB "
+                         f"below {s['min_free_mb']} MiB (qm_db_min_free_mb). Fix: free space (old backups, logs), or "
+                         "grow the filesystem")
     found += floating_problems(states)
     shas = {s.get("properties_sha256") for s in states.values() if s.get("reachable")}
     if len(shas) > 1:

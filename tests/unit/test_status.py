@@ -17,6 +17,7 @@ def healthy(**changes) -> dict:
         "properties_sha256": "ab" * 32,
         "certificate_days": {"nginx": 700, "tomcat": 700, "mariadb": 700},
         "free_mb": 20000,
+        "min_free_mb": 100,
         "binlog_days": 7.0,
         "backup": {"at": "2026-11-29T03:15:02Z", "ok": True, "hours_ago": 3.0,
                    "detail": "/var/backups/qm-ha/queuemetrics-20261129T031502Z.sql.gz 48213"},
@@ -60,10 +61,12 @@ def test_a_server_without_semi_sync_is_not_a_problem_but_is_shown():
 
 def test_an_unreachable_node_an_expiring_certificate_and_differing_settings_are_named():
     a = healthy(certificate_days={"nginx": 12, "tomcat": 700, "mariadb": 700}, properties_sha256="cd" * 32,
-                free_mb=300)
+                free_mb=150)
     found = status.problems({"node-a": a, "node-b": {"reachable": False}})
     assert any("node-a: nginx's certificate expires in 12 day(s)" in f for f in found)
-    assert any("node-a: 300 MiB free" in f for f in found)
+    assert any("node-a: 150 MiB free where MariaDB keeps its data: its watchdog stops MariaDB below 100 MiB" in f
+               for f in found)
+    assert not status.problems({"node-a": healthy(free_mb=250), "node-b": healthy()})  # above twice the reserve
     assert any(f.startswith("node-b: not reachable over SSH") for f in found)
     both = status.problems({"node-a": a, "node-b": healthy()})
     assert any(f.startswith("configuration.properties differs between the nodes") for f in both)
