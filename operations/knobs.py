@@ -279,6 +279,8 @@ class Knobs:
     qm_strict_disk_layout: bool = form(Flag())
     qm_clock_tolerance_s: float = form(Number(low=0.1, high=60, real=True))
     # base
+    qm_package_mirror: str | None = form(Url(optional=True, example="'https://vault.centos.org/7.9.2009'"))
+    qm_epel_mirror: str | None = form(Url(optional=True, example="'https://archives.fedoraproject.org/pub/archive/epel/7'"))
     qm_ntp_servers: tuple[str, ...] | None = form(ListOf(optional=True, item=HostName(example="'ntp1.mycompany.com'"),
                                                          example="'ntp1.mycompany.com'"))
     # TLS

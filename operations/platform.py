@@ -80,6 +80,21 @@ class SELinux:
 
 
 @dataclass(frozen=True)
+class PackageSource:
+    """A repository file of the distribution that the deploy can point at a mirror
+    (``qm_package_mirror``, ``qm_epel_mirror``), written before any package is installed."""
+
+    #: the file replaced on the node
+    path: str
+    #: its text, from templates/ (``{{ mirror }}``: the knob's URL)
+    template: str
+    #: a path under the mirror that exists when it holds what the deploy installs
+    probe: str
+    #: a URL that serves it, for the fix
+    example: str
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     label: str
@@ -118,6 +133,12 @@ class Platform:
     db_packaged_version: tuple[int, int]
     #: whether that server can present an ECDSA certificate to its peer (5.5 on OpenSSL 1.0.2: no)
     db_serves_ecdsa: bool
+    #: where the package manager's repositories come from, when the deploy may point them at a mirror
+    #: (None: the node's own configuration is used as it is)
+    package_source: PackageSource | None
+    epel_source: PackageSource | None
+    #: a command that succeeds when the package manager reaches its repositories (bounded)
+    repo_check: str | None
     #: the distribution's Tomcat
     tomcat: Tomcat
     #: Tomcat as installed by Loway's QueueMetrics package (qm_app_mode "loway"); None: no such package
@@ -163,6 +184,14 @@ PLATFORMS: dict[str, Platform] = {
         db_root_auth="password",
         db_packaged_version=(5, 5),
         db_serves_ecdsa=False,
+        package_source=PackageSource(path="/etc/yum.repos.d/CentOS-Base.repo",
+                                     template="packages/centos7-base.repo.j2",
+                                     probe="os/x86_64/repodata/repomd.xml",
+                                     example="https://vault.centos.org/7.9.2009"),
+        epel_source=PackageSource(path="/etc/yum.repos.d/epel.repo", template="packages/epel7.repo.j2",
+                                  probe="x86_64/repodata/repomd.xml",
+                                  example="https://archives.fedoraproject.org/pub/archive/epel/7"),
+        repo_check="timeout 120 yum -q makecache fast",
         tomcat=Tomcat(
             packages=("tomcat",), service="tomcat", conf_dir="/etc/tomcat",
             webapps_dir="/var/lib/tomcat/webapps", lib_dir="/usr/share/tomcat/lib", user="tomcat",
@@ -211,6 +240,9 @@ PLATFORMS: dict[str, Platform] = {
         db_root_auth="unix_socket",
         db_packaged_version=(10, 11),
         db_serves_ecdsa=True,
+        package_source=None,
+        epel_source=None,
+        repo_check=None,
         tomcat=Tomcat(
             packages=("tomcat10",), service="tomcat10", conf_dir="/etc/tomcat10",
             webapps_dir="/var/lib/tomcat10/webapps", lib_dir="/usr/share/tomcat10/lib", user="tomcat",

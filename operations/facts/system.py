@@ -18,6 +18,37 @@ import shlex
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
 
+class UrlAnswers(FactBase):
+    """Whether this node fetches URL (HTTP 2xx within 20 s): a mirror it is to install from.
+
+    .. code:: python
+
+        host.get_fact(UrlAnswers, url="https://vault.centos.org/7.9.2009/os/x86_64/repodata/repomd.xml")
+    """
+
+    def command(self, url: str) -> str:
+        return f"curl -sfI --max-time 20 -o /dev/null {shlex.quote(url)} && echo yes || echo no"
+
+    def process(self, output) -> bool | None:
+        text = "".join(output).strip()
+        return {"yes": True, "no": False}.get(text)
+
+
+class CommandSucceeds(FactBase):
+    """Whether COMMAND exits 0 on the node (None: no answer).
+
+    .. code:: python
+
+        host.get_fact(CommandSucceeds, command="timeout 120 yum -q makecache fast")
+    """
+
+    def command(self, command: str) -> str:
+        return f"{command} >/dev/null 2>&1 && echo yes || echo no"
+
+    def process(self, output) -> bool | None:
+        return {"yes": True, "no": False}.get("".join(output).strip())
+
+
 class AddressAnswers(FactBase):
     """Whether some host on this node's network answers for ADDRESS: after one connection attempt the
     neighbour table holds its link-layer address (no ping or arping needed; a firewall does not hide it).

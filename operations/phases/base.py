@@ -24,7 +24,7 @@ from pyinfra.operations.util import any_changed
 from .. import paths
 from ..context import Run
 from ..facts.system import ContainerType
-from ..platform import Platform, install_packages
+from ..platform import PackageSource, Platform, install_packages
 from ..render import config_file
 
 
@@ -93,10 +93,22 @@ def ssh_policy(run: Run):
                  commands=["sshd -t", f"systemctl reload {p.services['ssh']}"])
 
 
+def package_sources(run: Run) -> list[tuple[PackageSource, str]]:
+    """The repository files to point at a mirror on this node, with the mirror's URL (no trailing
+    slash): ``qm_package_mirror`` and ``qm_epel_mirror`` where the platform lets the deploy own them."""
+    p, k = run.platform, run.knobs
+    wanted = [(p.package_source, k.qm_package_mirror), (p.epel_source, k.qm_epel_mirror)]
+    return [(source, url.rstrip("/")) for source, url in wanted if source and url]
+
+
 @deploy("Base system")
 def configure(run: Run):
-    """Packages and services every node needs before the tiers; the project's folders."""
+    """Packages and services every node needs before the tiers; the project's folders. Repository
+    files pointed at a mirror come first: before any package is installed."""
     p = run.platform
+    for source, url in package_sources(run):
+        config_file(source.template, source.path, {"mirror": url}, name=f"{source.path} from {url}",
+                    user="root", group="root", mode="0644", create_remote_dir=False)
     names(run)
     for folder in (paths.ETC, paths.STATE):
         files.directory(name=folder, path=folder, user="root", group="root", mode="0755")

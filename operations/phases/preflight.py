@@ -31,7 +31,8 @@ from ..certificates import CertificateError
 from ..context import Run, for_host, knobs_of, per_run
 from ..elevated import as_inventory_says
 from ..facts.mariadb import MariadbServer
-from ..facts.system import AddressAnswers, EpochTime, FreeMiB, ResolvedAddresses, RootFilesystem, SshClientAddress, TcpReachable
+from ..facts.system import (AddressAnswers, CommandSucceeds, EpochTime, FreeMiB, ResolvedAddresses, RootFilesystem,
+                             SshClientAddress, TcpReachable, UrlAnswers)
 from ..knobs import connection
 from ..mariadb import capabilities
 from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
@@ -223,6 +224,39 @@ def check_data_space(h) -> list[Finding]:
                     f"guard off)")]
 
 
+def check_package_sources(h) -> list[Finding]:
+    """The package manager can reach a repository holding what the deploy installs: the mirror the
+    knobs name (fetched from the node), or else the node's own repositories (``repo_check``)."""
+    try:
+        p = platform_of(h)
+    except UnsupportedPlatform:  # check_os says so
+        return []
+    k = knobs_of(h)
+    findings = []
+    for knob, url, source in (("qm_package_mirror", k.qm_package_mirror, p.package_source),
+                              ("qm_epel_mirror", k.qm_epel_mirror, p.epel_source)):
+        if not url:
+            continue
+        if source is None:
+            findings.append(Finding(h.name, "package source", f"{knob} is set, but the deploy leaves {p.label}'s "
+                                    "repositories as the node has them", f"unset {knob} and configure the "
+                                    "node's package manager yourself"))
+            continue
+        probe = f"{url.rstrip('/')}/{source.probe}"
+        if h.get_fact(UrlAnswers, url=probe) is False:
+            findings.append(Finding(h.name, "package source", f"the node cannot fetch {probe} ({knob})",
+                                    f"check the URL (e.g. {source.example}) and that the node reaches it "
+                                    "(proxy, firewall, DNS)"))
+    if not k.qm_package_mirror and p.repo_check and h.get_fact(CommandSucceeds, command=p.repo_check) is False:
+        fix = (f"set qm_package_mirror = '{p.package_source.example}' (the vault) or a local mirror"
+               + (f", and qm_epel_mirror = '{p.epel_source.example}'" if p.epel_source else "")
+               if p.package_source else "fix the node's repositories")
+        findings.append(Finding(h.name, "package source", f"the package manager reaches no repository "
+                                f"(`{p.repo_check}` failed; {p.label}'s mirrors are archived after its end of "
+                                "life)", fix))
+    return findings
+
+
 def check_peer_ssh(h, peer) -> list[Finding]:
     if h.get_fact(TcpReachable, address=peer.address, port=peer.ssh_port):
         return []
@@ -394,6 +428,7 @@ def findings(run: Run) -> list[Finding]:
         result += check_interface(h, node)
         result += check_disk(h)
         result += check_data_space(h)
+        result += check_package_sources(h)
         result += check_floating(h, hosts)
         result += check_peer_ssh(h, peer)
         result += check_ssh_sources(h)

@@ -91,3 +91,24 @@ def test_password_login_off_on_debian_is_a_first_read_drop_in(tmp_path):
     upload = next(c for c in cmds if c.startswith("upload /etc/ssh/sshd_config.d/01-qmha.conf"))
     assert "PasswordAuthentication no" in upload
     assert cmds.index("sshd -t") < cmds.index("systemctl reload ssh")
+
+
+# ---------------------------------------------------------------- CentOS 7 after its end of life
+
+VAULT = "https://vault.centos.org/7.9.2009/"
+EPEL = "https://archives.fedoraproject.org/pub/archive/epel/7"
+
+
+def test_a_mirror_is_written_as_the_repository_files_before_any_package_is_installed(tmp_path):
+    cmds = plan(load_fixture("el7"), tmp_path, qm_package_mirror=VAULT, qm_epel_mirror=EPEL)["node-a"]
+    base = next(i for i, c in enumerate(cmds) if c.startswith("upload /etc/yum.repos.d/CentOS-Base.repo"))
+    epel = next(i for i, c in enumerate(cmds) if c.startswith("upload /etc/yum.repos.d/epel.repo"))
+    first_install = next(i for i, c in enumerate(cmds) if c.startswith("yum install"))
+    assert base < first_install and epel < first_install
+    assert "baseurl=https://vault.centos.org/7.9.2009/os/$basearch/" in cmds[base]  # no doubled slash
+    assert "mirrorlist" not in cmds[base]
+    assert "baseurl=https://archives.fedoraproject.org/pub/archive/epel/7/$basearch/" in cmds[epel]
+
+
+def test_without_a_mirror_the_nodes_repositories_are_left_alone(el7):
+    assert "yum.repos.d" not in joined(el7["node-a"])

@@ -250,3 +250,27 @@ def test_a_floating_address_another_host_answers_for_is_refused(el7, tmp_path):
 def test_one_floating_address_alone_is_refused_before_any_connection(el7, tmp_path):
     message = refused(el7, tmp_path, qm_floating_addresses=["192.168.1.21"])
     assert "qm_floating_addresses" in message and "not 2" in message
+
+
+# ---------------------------------------------------------------- package sources (CentOS 7 after its end of life)
+
+def test_a_node_whose_repositories_answer_nothing_is_told_to_use_the_vault(el7, tmp_path):
+    message = refused(set_response(el7, "node-a", "yum -q makecache fast", "no"), tmp_path)
+    assert "node-a: package source: the package manager reaches no repository" in message
+    assert "set qm_package_mirror = 'https://vault.centos.org/7.9.2009' (the vault) or a local mirror, and " \
+           "qm_epel_mirror = 'https://archives.fedoraproject.org/pub/archive/epel/7'" in message
+
+
+def test_a_mirror_the_node_cannot_fetch_is_refused_naming_the_url(el7, tmp_path):
+    broken = set_response(el7, "node-b", "curl -sfI --max-time 20 -o /dev/null https://mirror.example.com/c7", "no")
+    message = refused(broken, tmp_path, qm_package_mirror="https://mirror.example.com/c7")
+    assert ("node-b: package source: the node cannot fetch "
+            "https://mirror.example.com/c7/os/x86_64/repodata/repomd.xml (qm_package_mirror)") in message
+    assert "node-a: package source" not in message
+
+
+def test_a_mirror_knob_on_a_platform_whose_repositories_the_deploy_leaves_alone_is_refused(tmp_path):
+    from tests.deploy.harness import fixture_for
+
+    message = refused(fixture_for("debian12"), tmp_path, qm_package_mirror="https://deb.example.com/debian")
+    assert "qm_package_mirror is set, but the deploy leaves Debian 12's repositories as the node has them" in message
