@@ -52,6 +52,8 @@ class CommandSucceeds(FactBase):
 class AddressAnswers(FactBase):
     """Whether some host on this node's network answers for ADDRESS: after one connection attempt the
     neighbour table holds its link-layer address (no ping or arping needed; a firewall does not hide it).
+    The node's cached entry for ADDRESS is dropped first: an address released moments ago (floating
+    addresses switched off and on) leaves one that the attempt would reuse without asking anew.
 
     .. code:: python
 
@@ -59,7 +61,8 @@ class AddressAnswers(FactBase):
     """
 
     def command(self, address: str) -> str:
-        return f"timeout 2 bash -c '</dev/tcp/{address}/9' 2>/dev/null; ip neigh show {address}"
+        return (f"ip neigh flush to {address} 2>/dev/null; timeout 2 bash -c '</dev/tcp/{address}/9' 2>/dev/null; "
+                f"ip neigh show {address}")
 
     def process(self, output) -> bool:
         text = " ".join(output)
