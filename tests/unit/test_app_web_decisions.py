@@ -338,3 +338,11 @@ def test_the_restart_wait_ends_when_sysup_answers_and_lets_the_next_step_run(tmp
     closed = subprocess.run(["sh", "-c", tomcat_mod.answers_command(port, 2) + " && echo next"],
                             capture_output=True, text=True, timeout=30)
     assert closed.returncode == 1 and "next" not in closed.stdout and "did not serve" in closed.stderr
+
+
+@pytest.mark.parametrize("key", ["el7", "debian12"])
+def test_server_xml_connectors_listen_only_once_tomcat_has_started(key):
+    """A Tomcat still deploying the webapp refuses connections (nginx goes to the peer at once) instead
+    of accepting them into a queue nobody serves yet."""
+    root = ET.fromstring(tomcat_mod.server_xml(PLATFORMS[key].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
+    assert [c.get("bindOnInit") for c in root.iter("Connector")] == ["false", "false"]
