@@ -10,9 +10,10 @@ run in the lab only.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lab import docker, faults
 
@@ -24,6 +25,11 @@ from .target import DrillCluster, DrillError, Node
 
 WARMUP_S = 5.0
 AFTER_S = 8.0
+#: how often the lab looks at who holds a floating address (each look is one ``docker exec``)
+ADDRESS_POLL_S = 0.25
+#: after a node case in a floating lab the probe runs on this long: a node that was powered off boots,
+#: passes its web check and takes its address back within it, under the probe's eyes
+HOMECOMING_S = 40.0
 
 
 @dataclass
@@ -221,6 +227,86 @@ def lost_while_away(cluster: DrillCluster, node: Node, lines: list[dict], prefix
         time.sleep(0.5)
 
 
+@dataclass
+class AddressWatch:
+    """In a floating lab: when the peer took the away node's address, and when it gave it back.
+
+    Polls the peer's ``eth0`` from the lab machine every ADDRESS_POLL_S until stopped (bounded by
+    LIMIT looks). Times are seconds since T0 (``time.monotonic()``), as the drill's timeline.
+
+    Example: ``watch = AddressWatch(peer_container, "10.0.0.21", t0).start(); ...; watch.stop()``
+    """
+
+    container: str
+    address: str
+    t0: float
+    limit: int = 2400
+    looks: list[tuple[float, bool]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _held(self) -> bool | None:
+        proc = docker.run("exec", self.container, "ip", "-4", "-o", "addr", "show", "eth0", check=False, timeout=10)
+        return None if proc.returncode != 0 else f" {self.address}/" in proc.stdout
+
+    def _run(self) -> None:
+        for _ in range(self.limit):
+            if self._stop.is_set():
+                return
+            held = self._held()
+            if held is not None:
+                self.looks.append((round(time.monotonic() - self.t0, 2), held))
+            self._stop.wait(ADDRESS_POLL_S)
+
+    def start(self) -> "AddressWatch":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    def moves(self, injected: float, restored: float) -> dict:
+        """{"address_moved": first look after INJECTED with the peer holding it, "address_back": first
+        look after RESTORED with the peer no longer holding it}; None where it did not happen."""
+        moved = next((t for t, held in self.looks if t >= injected and held), None)
+        back = next((t for t, held in self.looks if t >= restored and not held), None)
+        return {"address_moved": moved, "address_back": back}
+
+
+def home_address(cluster: DrillCluster, case: Case) -> str | None:
+    """The away node's own floating address, for node cases in a floating lab (None otherwise)."""
+    addresses = case.node.knobs.qm_floating_addresses
+    if case.service_level or not cluster.is_lab or not addresses:
+        return None
+    return addresses[cluster.nodes.index(case.node)]
+
+
+def failed_requests(lines: list[dict]) -> list[list[float]]:
+    """[[sent, ended], ...] (seconds since the probe started) of every request that failed."""
+    return [[round(line["t"] - line.get("ms", 0) / 1000, 3), line["t"]] for line in lines if not line["ok"]]
+
+
+def failures_while_settled(timeline: dict, slack: float) -> list[list[float]]:
+    """The failed requests of a floating-address node case that no address move explains.
+
+    A request can fail when it was sent before the peer took the away node's address (it went to
+    the dead or frozen node) or while the address went home (the peer dropped it under a request in
+    flight, or a packet left for the peer just after). Any other failure (address settled on the
+    peer, or home again) is one the floating mode should not cost. SLACK (s) covers the watch's
+    poll interval and the probe's clock starting a little after the drill's.
+
+    >>> failures_while_settled({"failed": [[3.0, 8.0], [9.0, 9.1]], "address_moved": 6.5,
+    ...                         "restored": 15.0, "address_back": 15.3}, 0.5)
+    [[9.0, 9.1]]
+    """
+    moved, back, restored = timeline["address_moved"], timeline["address_back"], timeline["restored"]
+    return [f for f in timeline["failed"]
+            if not (f[0] <= moved + slack or restored - slack <= f[0] <= back + slack)]
+
+
 def case_prefix(case: Case) -> str:
     """A token prefix of letters and digits only, new for every run of every case."""
     words = "".join(w[:3] for w in case.name.replace(case.node.name, "").split())
@@ -229,9 +315,11 @@ def case_prefix(case: Case) -> str:
 
 def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dict:
     prefix = case_prefix(case)
-    duration = WARMUP_S + hold + AFTER_S
+    home = home_address(cluster, case)
+    duration = WARMUP_S + hold + (HOMECOMING_S if home else AFTER_S)
     probe = cluster.start_probe(duration, rate, prefix)
     t0 = time.monotonic()  # the probe's clock starts a fraction of a second later: the figure's marks are that early
+    watch = AddressWatch(cluster.other(case.node).data["lab_container"], home, t0).start() if home else None
     time.sleep(WARMUP_S)
     if case.after_ack:
         wait_for_ack(probe.lines, case.node)
@@ -244,6 +332,8 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
     caught_up_s = catch_up(cluster, case.node)
     caught_up_t = time.monotonic() - t0 if caught_up_s is not None else None
     lines = probe.wait(timeout=duration + 60)
+    if watch:
+        watch.stop()
     try:
         cluster.wait_healthy(timeout=240)
         healthy = True
@@ -273,5 +363,7 @@ def run_case(cluster: DrillCluster, case: Case, rate: float, hold: float) -> dic
         # for the figure: seconds since the probe started
         "timeline": {"requests": [[line["t"], line["ok"], line["kind"] == "write"] for line in lines],
                      "injected": round(injected_t, 2), "restored": round(restored_t, 2),
-                     "caught_up": None if caught_up_t is None else round(caught_up_t, 2)},
+                     "caught_up": None if caught_up_t is None else round(caught_up_t, 2),
+                     "failed": failed_requests(lines),
+                     **(watch.moves(round(injected_t, 2), round(restored_t, 2)) if watch else {})},
     }

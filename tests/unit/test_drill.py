@@ -114,3 +114,27 @@ def test_a_figure_of_nothing_is_refused(tmp_path):
 
     with pytest.raises(ValueError):
         figure.draw([{"case": "x", "passed": True}], tmp_path / "drill")
+
+
+TIMELINE = {"injected": 5.0, "address_moved": 8.5, "restored": 15.0, "address_back": 15.4}
+
+
+def test_a_failure_sent_before_the_address_moved_is_explained():
+    assert cases.failures_while_settled({**TIMELINE, "failed": [[5.1, 10.1], [8.8, 13.8]]}, 0.5) == []
+
+
+def test_a_failure_sent_while_the_address_went_home_is_explained():
+    assert cases.failures_while_settled({**TIMELINE, "failed": [[14.8, 19.8], [15.8, 15.9]]}, 0.5) == []
+
+
+def test_a_failure_sent_while_the_address_sat_on_the_peer_is_not_explained():
+    assert cases.failures_while_settled({**TIMELINE, "failed": [[12.0, 12.1]]}, 0.5) == [[12.0, 12.1]]
+
+
+def test_a_failure_sent_after_the_address_came_home_is_not_explained():
+    assert cases.failures_while_settled({**TIMELINE, "failed": [[17.0, 22.0]]}, 0.5) == [[17.0, 22.0]]
+
+
+def test_failed_requests_are_timed_from_when_they_were_sent():
+    lines = [{"t": 2.0, "ms": 20, "ok": True}, {"t": 9.0, "ms": 5000, "ok": False}]
+    assert cases.failed_requests(lines) == [[4.0, 9.0]]
