@@ -311,8 +311,7 @@ PLATFORMS["el8"] = replace(
              "subscription, `subscription-manager status`)",
     tomcat=None,
     nginx=replace(PLATFORMS["el7"].nginx, repo_packages=()),
-    selinux=SELinux(packages=("policycoreutils-python-utils",),
-                    booleans=PLATFORMS["el7"].selinux.booleans),
+    selinux=replace(PLATFORMS["el7"].selinux, packages=("policycoreutils-python-utils",)),
 )
 
 #: EL 9 as EL 8, with MariaDB 10.5 (root by unix socket, ``mariadb``-named tools, ``mariadb-backup``),
@@ -338,6 +337,11 @@ class UnsupportedPlatform(ValueError):
     pass
 
 
+def rows_in_order() -> list[Platform]:
+    """Every row, family by family (``FAMILIES``' order), oldest release first."""
+    return sorted(PLATFORMS.values(), key=lambda p: (list(FAMILIES).index(p.family), p.major))
+
+
 def supported_releases() -> dict[str, list[str]]:
     """The supported releases, family by family (``FAMILIES``' names), oldest first.
 
@@ -345,22 +349,30 @@ def supported_releases() -> dict[str, list[str]]:
 
         supported_releases()["EL"]   # ["CentOS/RHEL 7", "Rocky/AlmaLinux/RHEL/CentOS Stream 8", ...]
     """
-    rows = sorted(PLATFORMS.values(), key=lambda p: (list(FAMILIES).index(p.family), p.major))
     result: dict[str, list[str]] = {}
-    for p in rows:
+    for p in rows_in_order():
         result.setdefault(FAMILIES[p.family], []).append(p.label)
     return result
 
 
 def supported_text() -> str:
-    """``supported_releases()`` as one line: "EL: a, b; Debian: c"."""
+    """``supported_releases()`` as one line, as preflight names them.
+
+    .. code:: python
+
+        supported_text()   # "EL: CentOS/RHEL 7, ...; Debian: Debian 12"
+    """
     return "; ".join(f"{family}: {', '.join(labels)}" for family, labels in supported_releases().items())
 
 
 def releases_with_tomcat() -> list[str]:
-    """The supported releases whose distribution packages a Tomcat."""
-    return [label for labels in supported_releases().values() for label in labels
-            if next(p for p in PLATFORMS.values() if p.label == label).tomcat is not None]
+    """The supported releases whose distribution packages a Tomcat, in ``rows_in_order``.
+
+    .. code:: python
+
+        releases_with_tomcat()   # ["CentOS/RHEL 7", "Rocky/AlmaLinux/RHEL/CentOS Stream 9", "Debian 12"]
+    """
+    return [p.label for p in rows_in_order() if p.tomcat is not None]
 
 
 def distribution_id(distro: dict) -> str:
