@@ -201,3 +201,12 @@ def test_repositories_that_answer_nothing_are_refused_after_dnf_makecache(releas
             "configured on the node (RHEL: an active subscription, `subscription-manager status`)") in message
     assert "@fake/node-a: package source" not in message and "vault" not in message
 
+
+
+@pytest.mark.parametrize("release", ["rocky8", "stream9"])
+def test_packages_rpm_already_has_are_not_installed_again(release, tmp_path):
+    installed = "mariadb-server 10.5.22-1.el9\nmariadb 10.5.22-1.el9\nmariadb-backup 10.5.22-1.el9"
+    fixture = set_response(release_fixture(release), "node-a", "rpm --queryformat", installed)
+    commands = plan(fixture, tmp_path, qm_app_mode=MODE[row_of(release).key])["node-a"]
+    assert not [c for c in commands if c.startswith("dnf install -y mariadb-server")]
+    assert "dnf install -y nginx" in commands  # what rpm lacks is still installed
