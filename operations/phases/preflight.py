@@ -99,7 +99,7 @@ def check_semi_sync(h) -> list[Finding]:
 
 def check_app_mode(h) -> list[Finding]:
     """The install mode is QueueMetrics' (the stand-in only in the lab) and can be had on this
-    node's OS (Loway's package is EL only)."""
+    node's OS (Loway's package is EL only; EL 8 packages no Tomcat, so only Loway's runs there)."""
     run = for_host(h)
     if run.knobs.qm_app_mode == "standin" and not run.knobs.qm_lab:
         return [Finding(h.name, "qm_app_mode", "'standin' is the lab's stand-in webapp, not QueueMetrics",
