@@ -402,14 +402,18 @@ def platform_of(h) -> Platform:
 
 
 @operation()
-def packages_installed(manager: str, packages: list[str], package_args: dict):
+def packages_installed(manager: str, packages: list[str], package_args: dict, planned: bool = False):
     """PACKAGES installed by the MANAGER's package operation; when they all are already, nothing
-    more is read or refreshed (no daily apt list update check on every run).
+    more is read or refreshed (no daily apt list update check on every run). PLANNED: an earlier
+    operation of this run installs them all (the node's one package transaction): nothing to do.
 
     .. code:: python
 
         packages_installed(manager="apt", packages=["nginx"], package_args={"update": True})
     """
+    if planned:
+        host.noop(f"{', '.join(packages)} in the node's package transaction")
+        return
     installed = host.get_fact({"apt": DebPackages, "yum": RpmPackages, "dnf": RpmPackages}[manager]) or {}
     if all(name in installed for name in packages):
         host.noop(f"{', '.join(packages)} installed")
@@ -418,13 +422,28 @@ def packages_installed(manager: str, packages: list[str], package_args: dict):
     yield from operation._inner(packages=packages, **package_args)
 
 
+def planned_packages(h) -> set[str]:
+    """The packages an operation of this run already installs on host H (one set per host per run).
+
+    .. code:: python
+
+        "nginx" in planned_packages(host)
+    """
+    return per_run(("planned packages", h.name), set)
+
+
 def install_packages(platform: Platform, packages, **kwargs):
     """Install PACKAGES with the platform's package operation (apt refreshing its lists daily; yum;
-    dnf).
+    dnf), unless an earlier operation of this run installs them all. What it installs is recorded
+    here, when the operation is made, never in its body (pyinfra may run a body more than once).
 
     .. code:: python
 
         install_packages(p, ["mariadb-server"], name="Install MariaDB")
     """
-    return packages_installed(manager=platform.package_manager, packages=list(packages),
-                              package_args=dict(platform.package_args), **kwargs)
+    packages = list(dict.fromkeys(packages))
+    planned = planned_packages(host)
+    already = all(name in planned for name in packages)
+    planned.update(packages)
+    return packages_installed(manager=platform.package_manager, packages=packages,
+                              package_args=dict(platform.package_args), planned=already, **kwargs)

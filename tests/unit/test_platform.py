@@ -106,3 +106,21 @@ def test_every_el_row_keeps_selinux_and_firewalld():
     for p in PLATFORMS.values():
         if p.family == "el":
             assert p.firewall == "firewalld" and p.selinux is not None
+
+
+def test_the_node_packages_list_each_package_once_in_phase_order():
+    from operations.phases.base import node_packages
+    p = PLATFORMS["debian12"]
+    packages = node_packages(p, p.tomcat, "standin", True, False)
+    assert len(packages) == len(set(packages))
+    assert packages.index("chrony") < packages.index("mariadb-server") < packages.index(p.tomcat.packages[0]) \
+        < packages.index("nginx") < packages.index("keepalived")
+    assert "libmariadb-java" in packages
+
+
+def test_the_node_packages_leave_out_the_jdbc_driver_outside_the_stand_in_and_selinux_tools_where_it_is_off():
+    from operations.phases.base import node_packages
+    p = PLATFORMS["el7"]
+    packages = node_packages(p, p.tomcat, "war", False, False)
+    assert not set(p.jdbc_packages) & set(packages) and not set(p.selinux.packages) & set(packages)
+    assert "keepalived" not in packages and "nginx" not in packages and "epel-release" in packages
