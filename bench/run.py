@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO))
 from bench import replication_lag  # noqa: E402
 from lab import containers, docker  # noqa: E402
 from operations.platform import PLATFORMS  # noqa: E402
+from operations.phases.base import node_packages  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
 STEPS = ["floor", "deploy", "noop", "drill", "lag", "commit", "partition", "sync"]
@@ -148,9 +149,8 @@ def ratio(measured: float, floor: float) -> str:
 def package_set(cfg: containers.LabConfig) -> tuple[str, list[list[str]]]:
     """(package manager, package groups in install order) of everything the deploy installs."""
     p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
-    rest = [*p.base_packages, *p.db_packages, *p.tomcat.packages, *p.jdbc_packages, *p.nginx.packages,
-            *p.sync_packages, *p.firewall_packages]
-    groups = [list(p.nginx.repo_packages), list(dict.fromkeys(rest))]
+    packages = node_packages(p, p.tomcat, "standin", bool(cfg.floating), selinux_on=False)
+    groups = [packages, [n for n in p.nginx.packages if n not in packages]]  # nginx after EPEL where it needs it
     return p.package_manager, [g for g in groups if g]
 
 

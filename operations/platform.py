@@ -1,8 +1,9 @@
-"""One row per supported OS family: package names, service names and paths.
+"""One row per supported release: package names, service names and paths.
 
-Everything that differs between CentOS/RHEL 7 and Debian 12 lives in ``PLATFORMS``; operations
-ask ``for_distribution(host.get_fact(LinuxDistribution))`` for the row and never branch on the
-OS themselves.
+Everything that differs between the releases (CentOS/RHEL 7, the EL 8 and EL 9 rebuilds, Debian 12)
+lives in ``PLATFORMS``; operations ask ``for_distribution(host.get_fact(LinuxDistribution))`` for the
+row and never branch on the OS themselves. A release is written as the row it follows with what
+differs (``dataclasses.replace``): EL 8 as EL 7, EL 9 as EL 8.
 
 Example:
 
@@ -13,12 +14,13 @@ Example:
     from operations.platform import for_distribution
 
     p = for_distribution(host.get_fact(LinuxDistribution))
-    p.services["chrony"]   # "chronyd" on EL7, "chrony" on Debian 12
+    p.services["chrony"]   # "chronyd" on EL, "chrony" on Debian 12
+    supported_text()       # "EL: CentOS/RHEL 7, ...; Debian: Debian 12"
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyinfra import host
@@ -26,7 +28,7 @@ from pyinfra.api import operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.rpm import RpmPackages
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, yum
+from pyinfra.operations import apt, dnf, yum
 
 from .memo import per_run
 
@@ -95,12 +97,30 @@ class PackageSource:
 
 
 @dataclass(frozen=True)
+class PhysicalCopy:
+    """MariaDB's hot-backup tool: a physical copy of a running server's data, streamed."""
+
+    #: packages that install it (with the database packages)
+    packages: tuple[str, ...]
+    #: the backup command and the stream extractor
+    backup: str
+    extract: str
+
+
+#: family key -> how preflight names it
+FAMILIES = {"el": "EL", "debian": "Debian"}
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     label: str
+    #: "el" or "debian" (``FAMILIES``)
+    family: str
     #: distribution ids (``/etc/os-release`` ID, lower case) and the one major version supported
     ids: tuple[str, ...]
     major: int
+    #: "apt", "yum" or "dnf" (``packages_installed`` runs pyinfra's operation of that name)
     package_manager: str
     #: extra arguments for the package operation (apt refreshes its lists at most daily)
     package_args: dict[str, Any]
@@ -139,8 +159,8 @@ class Platform:
     epel_source: PackageSource | None
     #: a command that succeeds when the package manager reaches its repositories (bounded)
     repo_check: str | None
-    #: the distribution's Tomcat
-    tomcat: Tomcat
+    #: the distribution's Tomcat; None: the release packages none (only Loway's package brings one)
+    tomcat: Tomcat | None
     #: Tomcat as installed by Loway's QueueMetrics package (qm_app_mode "loway"); None: no such package
     loway_tomcat: Tomcat | None
     #: the webapp's JDBC driver package and the jar it installs (linked into Tomcat's class path)
@@ -156,12 +176,20 @@ class Platform:
     firewall_packages: tuple[str, ...]
     #: None: the family has no SELinux by default
     selinux: SELinux | None = None
+    #: why the deploy leaves the node's repository files alone (None: the row has nothing to add),
+    #: said when a mirror knob is set anyway
+    repo_files_note: str | None = None
+    #: what to do when the node's repositories answer nothing and the deploy cannot point them elsewhere
+    repo_fix: str = "fix the node's repositories"
+    #: MariaDB's hot-backup tool from the distribution; None: not used on this row
+    db_physical_copy: PhysicalCopy | None = None
 
 
 PLATFORMS: dict[str, Platform] = {
     "el7": Platform(
         key="el7",
         label="CentOS/RHEL 7",
+        family="el",
         ids=("centos", "rhel"),
         major=7,
         package_manager="yum",
@@ -218,6 +246,7 @@ PLATFORMS: dict[str, Platform] = {
     "debian12": Platform(
         key="debian12",
         label="Debian 12",
+        family="debian",
         ids=("debian",),
         major=12,
         package_manager="apt",
@@ -261,11 +290,89 @@ PLATFORMS: dict[str, Platform] = {
     ),
 }
 
-SUPPORTED = ", ".join(p.label for p in PLATFORMS.values())
+#: EL 8 (Rocky, AlmaLinux, RHEL, CentOS Stream 8) as EL 7, with what its AppStream ships: MariaDB 10.3
+#: (root still by password; ``mysql``-named tools; the hot-backup tool ``mariabackup``), nginx without
+#: EPEL, dnf, semanage in policycoreutils-python-utils; and no Tomcat package at all
+PLATFORMS["el8"] = replace(
+    PLATFORMS["el7"],
+    key="el8",
+    label="Rocky/AlmaLinux/RHEL/CentOS Stream 8",
+    ids=("rocky", "almalinux", "rhel", "centos"),
+    major=8,
+    package_manager="dnf",
+    db_packaged_version=(10, 3),
+    db_serves_ecdsa=True,
+    db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariabackup", extract="mbstream"),
+    package_source=None,
+    epel_source=None,
+    repo_check="timeout 120 dnf -q makecache",
+    repo_files_note="their repository files differ per rebuild, and RHEL's come from its subscription",
+    repo_fix="use the node's own repositories or a local mirror configured on the node (RHEL: an active "
+             "subscription, `subscription-manager status`)",
+    tomcat=None,
+    nginx=replace(PLATFORMS["el7"].nginx, repo_packages=()),
+    selinux=replace(PLATFORMS["el7"].selinux, packages=("policycoreutils-python-utils",)),
+)
+
+#: EL 9 as EL 8, with MariaDB 10.5 (root by unix socket, ``mariadb``-named tools, ``mariadb-backup``),
+#: Tomcat 9 back in AppStream (javax, EL 7's paths), sshd drop-ins and chronyd's seccomp filter option
+PLATFORMS["el9"] = replace(
+    PLATFORMS["el8"],
+    key="el9",
+    label="Rocky/AlmaLinux/RHEL/CentOS Stream 9",
+    major=9,
+    db_client="mariadb",
+    db_dump="mariadb-dump",
+    db_admin="mariadb-admin",
+    db_root_auth="unix_socket",
+    db_packaged_version=(10, 5),
+    db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariadb-backup", extract="mbstream"),
+    tomcat=replace(PLATFORMS["el7"].tomcat, tls_style="sslhostconfig"),
+    sshd_dropin_dir="/etc/ssh/sshd_config.d",
+    chrony_default_options="-F 2",
+)
 
 
 class UnsupportedPlatform(ValueError):
     pass
+
+
+def rows_in_order() -> list[Platform]:
+    """Every row, family by family (``FAMILIES``' order), oldest release first."""
+    return sorted(PLATFORMS.values(), key=lambda p: (list(FAMILIES).index(p.family), p.major))
+
+
+def supported_releases() -> dict[str, list[str]]:
+    """The supported releases, family by family (``FAMILIES``' names), oldest first.
+
+    .. code:: python
+
+        supported_releases()["EL"]   # ["CentOS/RHEL 7", "Rocky/AlmaLinux/RHEL/CentOS Stream 8", ...]
+    """
+    result: dict[str, list[str]] = {}
+    for p in rows_in_order():
+        result.setdefault(FAMILIES[p.family], []).append(p.label)
+    return result
+
+
+def supported_text() -> str:
+    """``supported_releases()`` as one line, as preflight names them.
+
+    .. code:: python
+
+        supported_text()   # "EL: CentOS/RHEL 7, ...; Debian: Debian 12"
+    """
+    return "; ".join(f"{family}: {', '.join(labels)}" for family, labels in supported_releases().items())
+
+
+def releases_with_tomcat() -> list[str]:
+    """The supported releases whose distribution packages a Tomcat, in ``rows_in_order``.
+
+    .. code:: python
+
+        releases_with_tomcat()   # ["CentOS/RHEL 7", "Rocky/AlmaLinux/RHEL/CentOS Stream 9", "Debian 12"]
+    """
+    return [p.label for p in rows_in_order() if p.tomcat is not None]
 
 
 def distribution_id(distro: dict) -> str:
@@ -273,13 +380,14 @@ def distribution_id(distro: dict) -> str:
 
 
 def for_distribution(distro: dict) -> Platform:
-    """The row for a ``LinuxDistribution`` fact, or UnsupportedPlatform naming what was found."""
+    """The row for a ``LinuxDistribution`` fact, or UnsupportedPlatform naming what was found and,
+    family by family, what is supported."""
     dist_id, major = distribution_id(distro), distro.get("major")
     for platform in PLATFORMS.values():
         if dist_id in platform.ids and major == platform.major:
             return platform
     found = f"{distro.get('name') or 'an unknown OS'} {major if major is not None else ''}".strip()
-    raise UnsupportedPlatform(f"{found} is not supported (supported: {SUPPORTED})")
+    raise UnsupportedPlatform(f"{found} is not supported (supported: {supported_text()})")
 
 
 def platform_of(h) -> Platform:
@@ -294,28 +402,48 @@ def platform_of(h) -> Platform:
 
 
 @operation()
-def packages_installed(manager: str, packages: list[str], package_args: dict):
+def packages_installed(manager: str, packages: list[str], package_args: dict, planned: bool = False):
     """PACKAGES installed by the MANAGER's package operation; when they all are already, nothing
-    more is read or refreshed (no daily apt list update check on every run).
+    more is read or refreshed (no daily apt list update check on every run). PLANNED: an earlier
+    operation of this run installs them all (the node's one package transaction): nothing to do.
 
     .. code:: python
 
         packages_installed(manager="apt", packages=["nginx"], package_args={"update": True})
     """
-    installed = host.get_fact({"apt": DebPackages, "yum": RpmPackages}[manager]) or {}
+    if planned:
+        host.noop(f"{', '.join(packages)} in the node's package transaction")
+        return
+    installed = host.get_fact({"apt": DebPackages, "yum": RpmPackages, "dnf": RpmPackages}[manager]) or {}
     if all(name in installed for name in packages):
         host.noop(f"{', '.join(packages)} installed")
         return
-    operation = {"apt": apt.packages, "yum": yum.packages}[manager]
+    operation = {"apt": apt.packages, "yum": yum.packages, "dnf": dnf.packages}[manager]
     yield from operation._inner(packages=packages, **package_args)
 
 
+def planned_packages(h) -> set[str]:
+    """The packages an operation of this run already installs on host H (one set per host per run).
+
+    .. code:: python
+
+        "nginx" in planned_packages(host)
+    """
+    return per_run(("planned packages", h.name), set)
+
+
 def install_packages(platform: Platform, packages, **kwargs):
-    """Install PACKAGES with the platform's package operation (apt refreshing its lists daily).
+    """Install PACKAGES with the platform's package operation (apt refreshing its lists daily; yum;
+    dnf), unless an earlier operation of this run installs them all. What it installs is recorded
+    here, when the operation is made, never in its body (pyinfra may run a body more than once).
 
     .. code:: python
 
         install_packages(p, ["mariadb-server"], name="Install MariaDB")
     """
-    return packages_installed(manager=platform.package_manager, packages=list(packages),
-                              package_args=dict(platform.package_args), **kwargs)
+    packages = list(dict.fromkeys(packages))
+    planned = planned_packages(host)
+    already = all(name in planned for name in packages)
+    planned.update(packages)
+    return packages_installed(manager=platform.package_manager, packages=packages,
+                              package_args=dict(platform.package_args), planned=already, **kwargs)

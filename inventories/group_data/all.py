@@ -18,8 +18,8 @@ qm_strict_disk_layout = True    # single ext4 root without LVM is required; Fals
 qm_clock_tolerance_s = 2        # largest clock difference between the nodes the deploy accepts
 
 # --- base ---
-qm_package_mirror = None        # CentOS 7 (end of life): base URL of the vault or a local mirror for its repositories, e.g. "https://vault.centos.org/7.9.2009"; written before any package is installed; None: the node's own
-qm_epel_mirror = None           # CentOS 7: base URL of EPEL 7 (nginx), e.g. "https://archives.fedoraproject.org/pub/archive/epel/7"; None: the epel-release package's
+qm_package_mirror = None        # CentOS 7 only (end of life; refused on EL 8/9, whose node repositories are used): base URL of the vault or a local mirror for its repositories, e.g. "https://vault.centos.org/7.9.2009"; written before any package is installed; None: the node's own
+qm_epel_mirror = None           # CentOS 7 only: base URL of EPEL 7 (nginx), e.g. "https://archives.fedoraproject.org/pub/archive/epel/7"; None: the epel-release package's
 qm_ntp_servers = None           # chrony's sources; None keeps the distribution's chrony.conf
 
 # --- TLS (one certificate for the cluster FQDN, both node FQDNs and both addresses) ---

@@ -23,9 +23,12 @@ from pyinfra.operations.util import any_changed
 
 from .. import paths
 from ..context import Run
+from ..facts.selinux import SELinuxMode
 from ..facts.system import ContainerType
-from ..platform import PackageSource, Platform, install_packages
+from ..platform import PackageSource, Platform, Tomcat, install_packages
 from ..render import config_file
+from .app.tomcat import tomcat_for
+from .floating import PACKAGE as KEEPALIVED
 
 
 def chrony_options(p: Platform, in_container: bool) -> str:
@@ -101,6 +104,24 @@ def package_sources(run: Run) -> list[tuple[PackageSource, str]]:
     return [(source, url.rstrip("/")) for source, url in wanted if source and url]
 
 
+def node_packages(p: Platform, tomcat: Tomcat, app_mode: str, floating: bool, selinux_on: bool) -> list[str]:
+    """Every package the node needs from the repositories it has, in the order the phases need them:
+    installed in one transaction (one index refresh, one lock, triggers run once) before any phase
+    configures a service. Left to their phases: nginx where a repository package must come first
+    (EPEL on CentOS 7: that repository package is in here) and Loway's package (its repository is
+    the app phase's).
+
+    >>> node_packages(PLATFORMS["debian12"], PLATFORMS["debian12"].tomcat, "war", False, False)[:4]
+    ['chrony', 'rsync', 'cron', 'openssh-server']
+    """
+    packages = [*p.base_packages, *p.db_packages, *(p.db_physical_copy.packages if p.db_physical_copy else ()),
+                *tomcat.packages, *(p.jdbc_packages if app_mode == "standin" else ()),
+                *(p.nginx.repo_packages or p.nginx.packages),
+                *((KEEPALIVED,) if floating else ()), *p.sync_packages,
+                *(p.selinux.packages if p.selinux and selinux_on else ()), *p.firewall_packages]
+    return list(dict.fromkeys(packages))
+
+
 @deploy("Base system")
 def configure(run: Run):
     """Packages and services every node needs before the tiers; the project's folders. Repository
@@ -112,7 +133,10 @@ def configure(run: Run):
     names(run)
     for folder in (paths.ETC, paths.STATE):
         files.directory(name=folder, path=folder, user="root", group="root", mode="0755")
-    install_packages(p, p.base_packages, name="Base packages")
+    tomcat = tomcat_for(p, run.knobs.qm_app_mode)
+    selinux_on = p.selinux is not None and host.get_fact(SELinuxMode) != "disabled"
+    install_packages(p, node_packages(p, tomcat, run.knobs.qm_app_mode, bool(run.knobs.qm_floating_addresses),
+                                      selinux_on), name="The node's packages (one transaction)")
     time_sync(run)
     for role in ("ssh", "cron"):
         systemd.service(name=f"{p.services[role]} enabled and running", service=p.services[role],

@@ -172,7 +172,8 @@ def configure(run: Run, tls_files: list = ()):
     p, k, secrets = run.platform, run.knobs, run.secrets
     caps = capabilities(host.get_fact(MariadbServer, client=p.db_client), p)
 
-    installed = install_packages(p, p.db_packages, name="MariaDB packages")
+    hot_backup = p.db_physical_copy.packages if p.db_physical_copy else ()
+    installed = install_packages(p, [*p.db_packages, *hot_backup], name="MariaDB packages")
     in_group = user_in_group(name=f"{OS_USER} may read the TLS key", user=OS_USER, group=GROUP)
     files.directory(name=paths.SQL_DIR, path=paths.SQL_DIR, user="root", group="root", mode="0700")
     config = config_file(

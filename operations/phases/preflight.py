@@ -35,7 +35,7 @@ from ..facts.system import (AddressAnswers, CommandSucceeds, EpochTime, FreeMiB,
                              SshClientAddress, TcpReachable, UrlAnswers)
 from ..knobs import connection
 from ..mariadb import capabilities
-from ..platform import SUPPORTED, UnsupportedPlatform, platform_of
+from ..platform import UnsupportedPlatform, platform_of
 from .app.tomcat import AppConfigError, tomcat_for
 from .app.webapp import licence_env, licence_key
 
@@ -67,11 +67,12 @@ def check_knobs(hosts) -> list[Finding]:
 
 
 def check_os(h) -> list[Finding]:
+    """The node runs a supported release; the refusal names them family by family."""
     try:
         platform_of(h)
     except UnsupportedPlatform as exc:
         return [Finding(h.name, "supported OS", str(exc),
-                        f"install one of {SUPPORTED} on this node (a fresh install, as the seed asks)")]
+                        "install one of the supported releases on this node (a fresh install, as the seed asks)")]
     return []
 
 
@@ -98,7 +99,7 @@ def check_semi_sync(h) -> list[Finding]:
 
 def check_app_mode(h) -> list[Finding]:
     """The install mode is QueueMetrics' (the stand-in only in the lab) and can be had on this
-    node's OS (Loway's package is EL only)."""
+    node's OS (Loway's package is EL only; EL 8 packages no Tomcat, so only Loway's runs there)."""
     run = for_host(h)
     if run.knobs.qm_app_mode == "standin" and not run.knobs.qm_lab:
         return [Finding(h.name, "qm_app_mode", "'standin' is the lab's stand-in webapp, not QueueMetrics",
@@ -238,23 +239,28 @@ def check_package_sources(h) -> list[Finding]:
         if not url:
             continue
         if source is None:
+            why = f" ({p.repo_files_note})" if p.repo_files_note else ""
             findings.append(Finding(h.name, "package source", f"{knob} is set, but the deploy leaves {p.label}'s "
-                                    "repositories as the node has them", f"unset {knob} and configure the "
-                                    "node's package manager yourself"))
+                                    f"repositories as the node has them{why}",
+                                    f"unset {knob}: use the node's own repositories or a local mirror configured "
+                                    "on the node"))
             continue
         probe = f"{url.rstrip('/')}/{source.probe}"
         if h.get_fact(UrlAnswers, url=probe) is False:
             findings.append(Finding(h.name, "package source", f"the node cannot fetch {probe} ({knob})",
                                     f"check the URL (e.g. {source.example}) and that the node reaches it "
                                     "(proxy, firewall, DNS)"))
-    if not k.qm_package_mirror and p.repo_check and h.get_fact(CommandSucceeds, command=p.repo_check) is False:
-        fix = (f"set qm_package_mirror = '{p.package_source.example}' (the vault) or a local mirror"
-               + (f", and qm_epel_mirror = '{p.epel_source.example}'" if p.epel_source else "")
-               if p.package_source else "fix the node's repositories")
-        findings.append(Finding(h.name, "package source", f"the package manager reaches no repository "
-                                f"(`{p.repo_check}` failed; {p.label}'s mirrors are archived after its end of "
-                                "life)", fix))
-    return findings
+    if findings or not p.repo_check or (k.qm_package_mirror and p.package_source):
+        return findings  # (a mirror the deploy writes is probed above)
+    if h.get_fact(CommandSucceeds, command=p.repo_check) is not False:
+        return []
+    if p.package_source is None:  # the node's own repositories are the only ones
+        return [Finding(h.name, "package source", f"the package manager reaches no repository (`{p.repo_check}` "
+                        "failed)", p.repo_fix)]
+    fix = (f"set qm_package_mirror = '{p.package_source.example}' (the vault) or a local mirror"
+           + (f", and qm_epel_mirror = '{p.epel_source.example}'" if p.epel_source else ""))
+    return [Finding(h.name, "package source", f"the package manager reaches no repository "
+                    f"(`{p.repo_check}` failed; {p.label}'s mirrors are archived after its end of life)", fix)]
 
 
 def check_peer_ssh(h, peer) -> list[Finding]:

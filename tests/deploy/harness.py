@@ -46,8 +46,34 @@ def set_response(fixture: dict, node: str, matcher: str, output: str) -> dict:
     return fixture
 
 
+def el_releases() -> dict[str, dict]:
+    """EL releases by name ("rocky8", "alma9", ...): their ``/etc/*-release`` files and the row expected."""
+    return load_fixture("el_releases")["releases"]
+
+
+def release_output(files: dict[str, str]) -> str:
+    """What pyinfra's ``LinuxDistribution`` command prints on a node holding FILES (path -> text)."""
+    return "".join(f"{path}\n{text.rstrip(chr(10))}\n---\n" for path, text in sorted(files.items())).rstrip("\n")
+
+
+def release_fixture(release: str) -> dict:
+    """The CentOS 7 nodes' facts, with RELEASE's ``/etc/*-release`` files (``el_releases``) instead."""
+    fixture = load_fixture("el7")
+    text = release_output(el_releases()[release]["files"])
+    for node in fixture["hosts"]:
+        fixture = set_response(fixture, node, "-release", text)
+    return fixture
+
+
+#: the release each EL row's phase tests run on (any release of the row plans the same)
+ROW_RELEASE = {"el8": "rocky8", "el9": "alma9"}
+
+
 def fixture_for(os_key: str) -> dict:
-    """Two nodes of the seed's example (192.168.1.5/.6) running OS_KEY ("centos7" or "debian12")."""
+    """Two nodes of the seed's example (192.168.1.5/.6) running OS_KEY ("centos7", "debian12", or an EL
+    row of ``ROW_RELEASE``)."""
+    if os_key in ROW_RELEASE:
+        return release_fixture(ROW_RELEASE[os_key])
     fixture = load_fixture("el7")
     if os_key == "debian12":
         debian_release = dict(load_fixture("debian12")["hosts"]["node-a"]["responses"])["-release"]

@@ -1,4 +1,4 @@
-"""The database phase's watchdog on fresh CentOS 7 / Debian 12 nodes, from recorded facts: a hung
+"""The database phase's watchdog on fresh CentOS 7 / EL 8 / EL 9 / Debian 12 nodes, from recorded facts: a hung
 MariaDB is killed and its unit starts it again, with the platform's own admin tool."""
 
 import pytest
@@ -14,7 +14,7 @@ def script(ops) -> str:
     return find(ops, rf"^{paths.DB_WATCHDOG_SCRIPT}$").text
 
 
-@pytest.mark.parametrize("os_key", ["el7", "debian12"])
+@pytest.mark.parametrize("os_key", ["el7", "el8", "el9", "debian12"])
 def test_every_node_gets_a_root_only_watchdog_that_runs(tmp_path, os_key):
     ops = run(database.watchdog, os_key, tmp_path)
     for node in ("node-a", "node-b"):
@@ -35,7 +35,8 @@ def render_script(os_key: str = "debian12", silent_s: int = 2, min_free_mb: int 
     return render("mariadb/qmha-db-watchdog.sh.j2", **database.watchdog_values(PLATFORMS[os_key], silent_s, min_free_mb))
 
 
-@pytest.mark.parametrize("os_key, admin", [("el7", "mysqladmin"), ("debian12", "mariadb-admin")])
+@pytest.mark.parametrize("os_key, admin", [("el7", "mysqladmin"), ("el8", "mysqladmin"), ("el9", "mariadb-admin"),
+                                           ("debian12", "mariadb-admin")])
 def test_the_watchdog_pings_with_the_platforms_admin_tool(os_key, admin):
     assert f" {admin} --connect-timeout=" in render_script(os_key)
 

@@ -1,4 +1,4 @@
-"""The floating phase on fresh CentOS 7 (keepalived 1.3) / Debian 12 (keepalived 2.2) nodes, from
+"""The floating phase on fresh CentOS 7 (keepalived 1.3) / EL 8 / EL 9 / Debian 12 (keepalived 2.2) nodes, from
 recorded facts: keepalived installed with a root-only configuration and the web check, or nothing at all
 without floating addresses."""
 
@@ -13,6 +13,7 @@ FLOATING = ["192.168.1.21", "192.168.1.22"]
 
 
 @pytest.mark.parametrize("os_key, install", [("el7", "yum install -y keepalived"),
+                                             ("el8", "dnf install -y keepalived"), ("el9", "dnf install -y keepalived"),
                                              ("debian12", "install keepalived")])
 def test_keepalived_is_installed_configured_root_only_and_running(tmp_path, os_key, install):
     ops = run(floating.configure, os_key, tmp_path, data={"qm_floating_addresses": FLOATING})

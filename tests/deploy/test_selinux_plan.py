@@ -12,7 +12,7 @@ def test_el7_turns_on_the_booleans_the_connections_need(el7):
 
 def test_el7_installs_semanage_before_using_it(el7):
     cmds = el7["node-a"]
-    install = next(i for i, c in enumerate(cmds) if c == "yum install -y policycoreutils-python")
+    install = next(i for i, c in enumerate(cmds) if c.startswith("yum install -y ") and " policycoreutils-python" in c)
     mapping = cmds.index(f"semanage fcontext -a -t ssh_home_t '{SYNC_SSH}(/.*)?'")
     assert install < mapping
 

@@ -1,4 +1,4 @@
-"""The sync phase on fresh CentOS 7 / Debian 12 nodes, from recorded facts: keys made on the node,
+"""The sync phase on fresh CentOS 7 / EL 8 / EL 9 / Debian 12 nodes, from recorded facts: keys made on the node,
 the peer's key bound to its address and to sync-serve, host keys pinned, paths per family."""
 
 import pytest
@@ -53,6 +53,7 @@ def test_script_never_skips_host_key_checking(tmp_path):
 
 
 @pytest.mark.parametrize("os_key,webapps", [("centos7", "/var/lib/tomcat/webapps"),
+                                            ("el9", "/var/lib/tomcat/webapps"),
                                             ("debian12", "/var/lib/tomcat10/webapps")])
 def test_the_file_synced_is_the_webapps_configuration_properties(tmp_path, os_key, webapps):
     ops = run(sync.configure, os_key, tmp_path)["node-a"]
@@ -61,8 +62,9 @@ def test_the_file_synced_is_the_webapps_configuration_properties(tmp_path, os_ke
     assert f"PathChanged={path}" in find(ops, "qmha-sync-poke.path$").text
 
 
-def test_loway_package_path_on_el7(tmp_path):
-    ops = run(sync.configure, "centos7", tmp_path, data={"qm_app_mode": "loway"})["node-a"]
+@pytest.mark.parametrize("os_key", ["centos7", "el8"])
+def test_loway_package_path_on_el(tmp_path, os_key):
+    ops = run(sync.configure, os_key, tmp_path, data={"qm_app_mode": "loway"})["node-a"]
     assert ("FILE=/usr/local/queuemetrics/tomcat/webapps/queuemetrics/WEB-INF/configuration.properties"
             in find(ops, "/usr/local/sbin/qmha-sync$").text)
 
@@ -73,6 +75,9 @@ def test_cron_runs_the_pull_every_minute(tmp_path):
 
 
 @pytest.mark.parametrize("os_key,packages", [("centos7", "yum install -y openssh-clients util-linux"),
+                                             ("el8", "dnf install -y openssh-clients util-linux"),
+                                             ("el9", "dnf install -y openssh-clients util-linux"),
                                              ("debian12", "install openssh-client util-linux bsdutils")])
 def test_sync_tools_per_family(tmp_path, os_key, packages):
-    assert packages in all_commands(run(sync.configure, os_key, tmp_path)["node-a"])
+    data = {"qm_app_mode": "loway"} if os_key == "el8" else None  # EL 8 packages no Tomcat of its own
+    assert packages in all_commands(run(sync.configure, os_key, tmp_path, data=data)["node-a"])

@@ -21,7 +21,7 @@ from pyinfra.operations import server
 
 from ... import paths
 from ...knobs import APP_MODES
-from ...platform import Platform, Tomcat
+from ...platform import Platform, Tomcat, releases_with_tomcat
 from ...render import render
 from ..web import FAIL_TIMEOUT_S
 
@@ -35,7 +35,8 @@ class AppConfigError(ValueError):
 
 
 def tomcat_for(platform: Platform, mode: str) -> Tomcat:
-    """The Tomcat of this install mode: Loway's for ``loway``, the distribution's otherwise."""
+    """The Tomcat of this install mode: Loway's for ``loway``, the distribution's otherwise (refused,
+    naming the alternatives, on a release that packages none: EL 8)."""
     if mode not in MODES:
         raise AppConfigError(f"qm_app_mode is {mode!r}; set it to one of {', '.join(MODES)}")
     if mode == "loway":
@@ -43,6 +44,12 @@ def tomcat_for(platform: Platform, mode: str) -> Tomcat:
             raise AppConfigError(f"qm_app_mode 'loway' needs Loway's yum package, which {platform.label} "
                                  "cannot install; use 'war' with a QueueMetrics WAR instead")
         return platform.loway_tomcat
+    if platform.tomcat is None:
+        fixes = ["set qm_app_mode = 'loway' (Loway's package brings its own Tomcat)"] \
+            if platform.loway_tomcat is not None else []
+        fixes.append(f"install a release that has one ({', '.join(releases_with_tomcat())})")
+        raise AppConfigError(f"qm_app_mode {mode!r} runs the webapp in the distribution's Tomcat, and "
+                             f"{platform.label} packages none; {', or '.join(fixes)}")
     return platform.tomcat
 
 
