@@ -47,12 +47,9 @@ sys.path.insert(0, str(REPO))
 
 from bench import replication_lag  # noqa: E402
 from lab import containers, docker  # noqa: E402
-from operations.platform import PLATFORMS  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
 STEPS = ["floor", "deploy", "noop", "drill", "lag", "commit", "partition", "sync"]
-#: the lab's OS flavour -> its row in operations/platform.py
-LAB_PLATFORM = {"debian12": "debian12", "centos7": "el7"}
 SYNC_SCRIPT = "/usr/local/sbin/qmha-sync"
 INSTALL = {"apt": "apt-get install", "yum": "yum install"}
 
@@ -147,7 +144,7 @@ def ratio(measured: float, floor: float) -> str:
 
 def package_set(cfg: containers.LabConfig) -> tuple[str, list[list[str]]]:
     """(package manager, package groups in install order) of everything the deploy installs."""
-    p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
+    p = cfg.platform
     rest = [*p.base_packages, *p.db_packages, *p.tomcat.packages, *p.jdbc_packages, *p.nginx.packages,
             *p.sync_packages, *p.firewall_packages]
     groups = [list(p.nginx.repo_packages), list(dict.fromkeys(rest))]
@@ -256,7 +253,7 @@ def step_partition(cfg, figures, args) -> None:
 
 
 def step_sync(cfg, figures, args) -> None:
-    p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
+    p = cfg.platform
     path = f"{p.tomcat.webapps_dir}/queuemetrics/WEB-INF/configuration.properties"
     a, b = (cfg.container(n.name) for n in cfg.nodes)
     names = [n.name for n in cfg.nodes]

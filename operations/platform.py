@@ -1,6 +1,6 @@
 """One row per supported OS family: package names, service names and paths.
 
-Everything that differs between CentOS/RHEL 7 and Debian 12 lives in ``PLATFORMS``; operations
+Everything that differs between CentOS/RHEL 7, Debian 12 and Debian 13 lives in ``PLATFORMS``; operations
 ask ``for_distribution(host.get_fact(LinuxDistribution))`` for the row and never branch on the
 OS themselves.
 
@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyinfra import host
@@ -260,6 +260,15 @@ PLATFORMS: dict[str, Platform] = {
         firewall_packages=("nftables",),
     ),
 }
+
+# Debian 13 (trixie): Debian 12's row where trixie ships the same, with its own MariaDB (11.8)
+PLATFORMS["debian13"] = replace(
+    PLATFORMS["debian12"],
+    key="debian13",
+    label="Debian 13",
+    major=13,
+    db_packaged_version=(11, 8),
+)
 
 SUPPORTED = ", ".join(p.label for p in PLATFORMS.values())
 
