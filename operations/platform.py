@@ -261,7 +261,10 @@ PLATFORMS: dict[str, Platform] = {
     ),
 }
 
-# Debian 13 (trixie): Debian 12's row where trixie ships the same, with its own MariaDB (11.8)
+# Debian 13 (trixie): Debian 12's row with trixie's MariaDB (11.8). The rest was checked on trixie nodes
+# and is the same: tomcat10 (10.1, Jakarta, same paths and user; trixie also has tomcat11, not used),
+# libmariadb-java (still Connector/J 2.7.6 at the same jar path: trixie packages no 3.x), the
+# mariadb-* client names, mariadb.socket, chrony/cron/ssh units, nginx, nftables.
 PLATFORMS["debian13"] = replace(
     PLATFORMS["debian12"],
     key="debian13",
