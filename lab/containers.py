@@ -312,8 +312,16 @@ def ensure_node(cfg: LabConfig, node: Node, tag: str) -> str:
 
 def prepare_node(cfg: LabConfig, name: str, wait_s: float = 120) -> str:
     """Wait for systemd, authorise the lab key, return the node's ed25519 host key line."""
-    proc = docker.run("exec", name, "timeout", str(int(wait_s)), "systemctl", "is-system-running", "--wait",
-                      check=False, timeout=wait_s + 30)
+    # a container just started may not have systemd's private socket yet: systemd 257 (Debian 13)
+    # then fails at once ("Failed to connect to system scope bus") where 252 waited
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = max(1, int(deadline - time.monotonic()))
+        proc = docker.run("exec", name, "timeout", str(left), "systemctl", "is-system-running", "--wait",
+                          check=False, timeout=left + 30)
+        if "Failed to connect to" not in proc.stderr or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
     state = proc.stdout.strip()
     if state not in ("running", "degraded"):
         raise LabError(f"{name}: systemd did not finish booting ({state or proc.stderr.strip()}); "
