@@ -47,13 +47,10 @@ sys.path.insert(0, str(REPO))
 
 from bench import replication_lag  # noqa: E402
 from lab import containers, docker  # noqa: E402
-from operations.platform import PLATFORMS  # noqa: E402
 from operations.phases.base import node_packages  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
 STEPS = ["floor", "deploy", "noop", "drill", "lag", "commit", "partition", "sync"]
-#: the lab's OS flavour -> its row in operations/platform.py
-LAB_PLATFORM = {"debian12": "debian12", "centos7": "el7"}
 SYNC_SCRIPT = "/usr/local/sbin/qmha-sync"
 INSTALL = {"apt": "apt-get install", "yum": "yum install"}
 
@@ -148,7 +145,7 @@ def ratio(measured: float, floor: float) -> str:
 
 def package_set(cfg: containers.LabConfig) -> tuple[str, list[list[str]]]:
     """(package manager, package groups in install order) of everything the deploy installs."""
-    p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
+    p = cfg.platform
     packages = node_packages(p, p.tomcat, "standin", bool(cfg.floating), selinux_on=False)
     groups = [packages, [n for n in p.nginx.packages if n not in packages]]  # nginx after EPEL where it needs it
     return p.package_manager, [g for g in groups if g]
@@ -256,7 +253,7 @@ def step_partition(cfg, figures, args) -> None:
 
 
 def step_sync(cfg, figures, args) -> None:
-    p = PLATFORMS[LAB_PLATFORM[cfg.lab_os]]
+    p = cfg.platform
     path = f"{p.tomcat.webapps_dir}/queuemetrics/WEB-INF/configuration.properties"
     a, b = (cfg.container(n.name) for n in cfg.nodes)
     names = [n.name for n in cfg.nodes]

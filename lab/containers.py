@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from operations import paths
-from operations.platform import PLATFORMS
+from operations.platform import PLATFORMS, Platform
 
 from . import docker, image
 from .docker import LabError
@@ -52,6 +52,10 @@ class Node:
         return f"{self.name}.{domain}"
 
 
+#: the lab's OS flavour (LAB_OS) -> the platform row its nodes get
+LAB_PLATFORMS = {"debian12": "debian12", "debian13": "debian13", "centos7": "el7"}
+
+
 @dataclass(frozen=True)
 class LabConfig:
     """Everything that names or places the lab; each field has an environment override."""
@@ -75,9 +79,15 @@ class LabConfig:
             prefix=prefix,
             subnet=env.get("LAB_SUBNET", cls.subnet),
             lab_os=env.get("LAB_OS", cls.lab_os),
-            state_dir=Path(env.get("LAB_STATE_DIR", default_state)),
+            # absolute: docker takes a relative path in ``-v`` for a volume's name
+            state_dir=Path(env.get("LAB_STATE_DIR", default_state)).resolve(),
             floating=None if env.get("LAB_FLOATING") is None else env["LAB_FLOATING"].strip().lower() in ("1", "yes", "true"),
         )
+
+    @property
+    def platform(self) -> Platform:
+        """The platform row of the lab's nodes (``lab_os``), for the units and paths on them."""
+        return PLATFORMS[LAB_PLATFORMS[self.lab_os]]
 
     def _host(self, index: int) -> str:
         return str(ipaddress.ip_network(self.subnet)[index])
@@ -302,8 +312,16 @@ def ensure_node(cfg: LabConfig, node: Node, tag: str) -> str:
 
 def prepare_node(cfg: LabConfig, name: str, wait_s: float = 120) -> str:
     """Wait for systemd, authorise the lab key, return the node's ed25519 host key line."""
-    proc = docker.run("exec", name, "timeout", str(int(wait_s)), "systemctl", "is-system-running", "--wait",
-                      check=False, timeout=wait_s + 30)
+    # a container just started may not have systemd's private socket yet: systemd 257 (Debian 13)
+    # then fails at once ("Failed to connect to system scope bus") where 252 waited
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = max(1, int(deadline - time.monotonic()))
+        proc = docker.run("exec", name, "timeout", str(left), "systemctl", "is-system-running", "--wait",
+                          check=False, timeout=left + 30)
+        if "Failed to connect to" not in proc.stderr or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
     state = proc.stdout.strip()
     if state not in ("running", "degraded"):
         raise LabError(f"{name}: systemd did not finish booting ({state or proc.stderr.strip()}); "

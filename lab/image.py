@@ -1,4 +1,5 @@
-"""The lab's node image: a Debian 12 root filesystem made with debootstrap, then ``docker import``ed.
+"""The lab's node image: a Debian root filesystem (12 bookworm, or 13 trixie with ``LAB_OS=debian13``)
+made with debootstrap, then ``docker import``ed.
 
 No image is ever pulled. The image is tagged with a hash of this recipe (this file), so it is
 rebuilt only when the recipe changes. The same image serves the nodes (systemd as PID 1, sshd),
@@ -21,7 +22,8 @@ from pathlib import Path
 from . import docker
 from .docker import LabError
 
-SUITE = "bookworm"
+#: LAB_OS -> the Debian suite its nodes are debootstrapped from (the same mirror for each)
+SUITES = {"debian12": "bookworm", "debian13": "trixie"}
 PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "iproute2",
     "dnsmasq-base", "curl", "ca-certificates", "procps", "netcat-openbsd",
@@ -66,7 +68,14 @@ def recipe_hash() -> str:
 
 
 def image_tag(lab_os: str) -> str:
-    return f"qmha-node:{lab_os}-{recipe_hash()}"
+    """The node image's tag: the flavour, its suite when it is a Debian one, the recipe's hash.
+
+    .. code:: python
+
+        image_tag("debian13")   # "qmha-node:debian13-trixie-<hash>"
+    """
+    suite = f"-{SUITES[lab_os]}" if lab_os in SUITES else ""
+    return f"qmha-node:{lab_os}{suite}-{recipe_hash()}"
 
 
 def host_mirror() -> str:
@@ -90,30 +99,31 @@ def ensure_image(lab_os: str = "debian12") -> str:
     tag = image_tag(lab_os)
     if docker.inspect("image", tag) is not None:
         return tag
-    if lab_os == "debian12":
-        _build_debian(tag)
+    if lab_os in SUITES:
+        _build_debian(tag, SUITES[lab_os])
     elif lab_os == "centos7":
         _build_centos7(tag)
     else:
-        raise LabError(f"LAB_OS={lab_os} is not a lab flavour: use debian12 (default) or centos7.")
+        flavours = ", ".join([*SUITES, "centos7"])
+        raise LabError(f"LAB_OS={lab_os} is not a lab flavour: use one of {flavours} (debian12 by default).")
     return tag
 
 
-def _build_debian(tag: str) -> None:
+def _build_debian(tag: str, suite: str) -> None:
     if not shutil.which("debootstrap"):
         raise LabError("debootstrap is not installed: run `apt-get install debootstrap` (make lab does).")
     mirror = host_mirror()
     with tempfile.TemporaryDirectory(prefix="qmha-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        print(f"lab: building node image {tag} with debootstrap from {mirror} (about a minute)", flush=True)
+        print(f"lab: building node image {tag} ({suite}) with debootstrap from {mirror} (about a minute)", flush=True)
         proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror],
+            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", suite, str(rootfs), mirror],
             capture_output=True, text=True, timeout=1200,
         )
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
             raise LabError(f"debootstrap failed (mirror {mirror}; set LAB_MIRROR to another):\n{tail}")
-        _customise(rootfs, mirror)
+        _customise(rootfs, mirror, suite)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
             [docker.docker_binary(), "import", "-c", 'CMD ["/sbin/init"]',
@@ -125,10 +135,10 @@ def _build_debian(tag: str) -> None:
             raise LabError(f"docker import failed: {imp.stderr.strip()}")
 
 
-def _customise(rootfs: Path, mirror: str) -> None:
+def _customise(rootfs: Path, mirror: str, suite: str) -> None:
     """Make the debootstrapped tree a container image: keys per node, no useless units, small."""
     (rootfs / "etc/apt/sources.list").write_text(
-        f"deb {mirror} {SUITE} main\ndeb {mirror} {SUITE}-updates main\n"
+        f"deb {mirror} {suite} main\ndeb {mirror} {suite}-updates main\n"
     )
     for key in (rootfs / "etc/ssh").glob("ssh_host_*"):
         key.unlink()

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from operations import paths
+from operations.platform import PLATFORMS
 
 from . import docker
+from .containers import LAB_PLATFORMS
 
 CLIENT_CA = "/tmp/qmha-ca.crt"
-# The lab's OS flavour -> the units of the application and web tier.
-APP_WEB_UNITS = {"debian12": "nginx tomcat10", "centos7": "nginx tomcat"}
 
 
 def sh(container: str, command: str, timeout: float = 30) -> tuple[bool, str]:
@@ -42,7 +42,9 @@ def queuemetrics_up_over_https(state: dict) -> tuple[bool, str]:
 
 
 def app_web_active(state: dict, node: dict) -> tuple[bool, str]:
-    return service_active(APP_WEB_UNITS.get(state.get("lab_os") or "debian12", "nginx tomcat10"))(state, node)
+    """The web and application tier's units of the lab's platform row are active."""
+    p = PLATFORMS[LAB_PLATFORMS[state.get("lab_os") or "debian12"]]
+    return service_active(f"{p.nginx.service} {p.tomcat.service}")(state, node)
 
 
 def service_active(unit_names: str) -> Callable[[dict, dict], tuple[bool, str]]:

@@ -1,9 +1,10 @@
 """One row per supported release: package names, service names and paths.
 
-Everything that differs between the releases (CentOS/RHEL 7, the EL 8 and EL 9 rebuilds, Debian 12)
+Everything that differs between the releases (CentOS/RHEL 7, the EL 8 and EL 9 rebuilds, Debian 12 and 13)
 lives in ``PLATFORMS``; operations ask ``for_distribution(host.get_fact(LinuxDistribution))`` for the
 row and never branch on the OS themselves. A release is written as the row it follows with what
-differs (``dataclasses.replace``): EL 8 as EL 7, EL 9 as EL 8.
+differs (``dataclasses.replace``): EL 8 as EL 7, EL 9 as EL 8,
+Debian 13 as Debian 12.
 
 Example:
 
@@ -331,6 +332,20 @@ PLATFORMS["el9"] = replace(
     sshd_dropin_dir="/etc/ssh/sshd_config.d",
     chrony_default_options="-F 2",
 )
+
+# Debian 13 (trixie): Debian 12's row with trixie's MariaDB (11.8). The rest was checked on trixie nodes
+# and is the same: tomcat10 (10.1, Jakarta, same paths and user; trixie also has tomcat11, not used),
+# libmariadb-java (still Connector/J 2.7.6 at the same jar path: trixie packages no 3.x), the
+# mariadb-* client names, mariadb.socket, chrony/cron/ssh units, nginx, nftables.
+PLATFORMS["debian13"] = replace(
+    PLATFORMS["debian12"],
+    key="debian13",
+    label="Debian 13",
+    major=13,
+    db_packaged_version=(11, 8),
+)
+
+SUPPORTED = ", ".join(p.label for p in PLATFORMS.values())
 
 
 class UnsupportedPlatform(ValueError):

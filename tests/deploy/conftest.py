@@ -1,4 +1,4 @@
-"""Plans of the whole deploy for fresh CentOS 7 and Debian 12 nodes, made once per test module."""
+"""Plans of the whole deploy for fresh CentOS 7, Debian 12 and Debian 13 nodes, made once per test module."""
 
 import pytest
 
@@ -13,3 +13,8 @@ def el7(tmp_path_factory):
 @pytest.fixture(scope="module")
 def debian12(tmp_path_factory):
     return plan(load_fixture("debian12"), tmp_path_factory.mktemp("debian12"))
+
+
+@pytest.fixture(scope="module")
+def debian13(tmp_path_factory):
+    return plan(load_fixture("debian13"), tmp_path_factory.mktemp("debian13"))

@@ -1,6 +1,7 @@
-"""Record the preflight facts of the lab's Debian 12 nodes into tests/deploy/fixtures/debian12.json.
+"""Record the preflight facts of the lab's nodes into tests/deploy/fixtures/<platform>.json.
 
-    python tests/deploy/record_facts.py        # with the lab up (make lab)
+    python tests/deploy/record_facts.py                      # with the lab up (make lab): debian12.json
+    LAB_OS=debian13 python tests/deploy/record_facts.py      # a Debian 13 lab: debian13.json
 
 Each response is keyed by a quote-free piece of the fact's command, as the @fake connector
 matches substrings of what it is asked to run. Outputs are recorded as the nodes print them.
@@ -14,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from lab.cluster import LabConfig  # noqa: E402
+from lab.containers import LabConfig  # noqa: E402
 
 # matcher -> the command whose output answers it (node-specific names filled in below)
 RECORDED = {
@@ -43,6 +44,8 @@ def record(container: str, names: list[str], peer: str) -> list[list[str]]:
         proc = subprocess.run(["docker", "exec", container, "bash", "-c", command],
                               capture_output=True, text=True, timeout=30, check=True)
         out.append([matcher, proc.stdout.rstrip("\n")])
+    # docker exec comes through no SSH: a documentation address stands in for this machine's
+    out.append(["SSH_CLIENT=", "203.0.113.7"])
     return out
 
 
@@ -58,7 +61,7 @@ def main() -> None:
     # the lab inventory's own settings for a container node
     group_data = {"qm_strict_disk_layout": False, "qm_ntp_servers": []}
     fixture = {"cluster_fqdn": cfg.fqdn, "group_data": group_data, "hosts": hosts}
-    (HERE / "fixtures" / "debian12.json").write_text(json.dumps(fixture, indent=1) + "\n")
+    (HERE / "fixtures" / f"{cfg.platform.key}.json").write_text(json.dumps(fixture, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from tests.lab import PLATFORM
+
 pytestmark = pytest.mark.lab
 
 PROBE = "/queuemetrics/probe"
@@ -75,7 +77,7 @@ def test_tls_below_1_2_is_refused(healthy):
 
 def test_tomcat_stopped_on_a_requests_through_a_are_served_by_b(healthy):
     lab = healthy
-    lab.node("node-a", "systemctl stop tomcat10 tomcat 2>/dev/null; true")
+    lab.node("node-a", f"systemctl stop {PLATFORM.tomcat.service}")
     try:
         results = [lab.curl(PROBE, via="node-a") for _ in range(5)]
         for code, body, _ in results:
@@ -85,7 +87,7 @@ def test_tomcat_stopped_on_a_requests_through_a_are_served_by_b(healthy):
         assert max(seconds for _, _, seconds in results) < 1.0
         print(f"\nTomcat on A stopped: via A {[round(s, 3) for _, _, s in results]} s")
     finally:
-        lab.node("node-a", "systemctl start tomcat10 2>/dev/null || systemctl start tomcat")
+        lab.node("node-a", f"systemctl start {PLATFORM.tomcat.service}")
 
 
 def test_mariadb_stopped_on_a_app_on_a_answers_from_b_database(healthy):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from operations import paths
-from operations.platform import PLATFORMS
+from tests.lab import PLATFORM
 
 pytestmark = pytest.mark.lab
 
-WEBAPP = paths.webapp_dir(PLATFORMS["debian12"].tomcat.webapps_dir)
+WEBAPP = paths.webapp_dir(PLATFORM.tomcat.webapps_dir)
 
 
 def key_in_web_xml(lab, node: str) -> str:

@@ -6,9 +6,12 @@ import re
 
 import pytest
 
+from operations import paths
+from tests.lab import PLATFORM
+
 pytestmark = pytest.mark.lab
 
-WEB_XML = "/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml"
+WEB_XML = f"{paths.webapp_dir(PLATFORM.tomcat.webapps_dir)}/WEB-INF/web.xml"
 EDIT = ("--data", "qm_jdbc_connect_timeout_ms=2500")
 
 

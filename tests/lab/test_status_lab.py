@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab import PLATFORM
+
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,12 +35,13 @@ def test_a_healthy_cluster_reports_every_figure_and_exits_zero(lab):
 
 
 def test_a_stopped_tomcat_is_named_with_its_fix(lab):
-    lab.on("node-b", "systemctl stop tomcat10")
+    unit = PLATFORM.tomcat.service
+    lab.on("node-b", f"systemctl stop {unit}")
     try:
         run = status(lab)
     finally:
-        lab.on("node-b", "systemctl start tomcat10")
+        lab.on("node-b", f"systemctl start {unit}")
     assert run.returncode == 1
-    assert "node-b: tomcat10 is inactive. Fix: systemctl start tomcat10" in run.stdout
+    assert f"node-b: {unit} is inactive. Fix: systemctl start {unit}" in run.stdout
     lab.wait_for(lambda: lab.curl("/queuemetrics/sysup.jsp", via="node-b")[0] == 200, timeout=90, interval=2,
                  what="node B's Tomcat back")

@@ -9,10 +9,13 @@ import shlex
 
 import pytest
 
+from operations import paths
+from tests.lab import PLATFORM
+
 pytestmark = pytest.mark.lab
 
 USER = "qm"
-WEB_XML = "/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml"
+WEB_XML = f"{paths.webapp_dir(PLATFORM.tomcat.webapps_dir)}/WEB-INF/web.xml"
 SYNC_KEY = "/etc/qm-ha/sync/id_ed25519"
 
 
@@ -65,7 +68,7 @@ def test_deploy_as_the_sudo_user_applies_a_change_as_root(converged, sudo_user):
         assert run.returncode == 0, run.output[-3000:]
         for name in converged.names:
             assert "connectTimeout=2500" in converged.on(name, f"cat {WEB_XML}")
-            assert converged.on(name, f"stat -c '%U:%G %a' {WEB_XML}").strip() == "root:tomcat 640"
+            assert converged.on(name, f"stat -c '%U:%G %a' {WEB_XML}").strip() == f"root:{PLATFORM.tomcat.user} 640"
         converged.wait_for(lambda: converged.curl("/queuemetrics/sysup.jsp")[0] == 200, timeout=90, interval=2,
                            what="the app answering after the restart")
     finally:

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from operations.platform import PLATFORMS
 from operations.phases.sync import KEY, KNOWN_HOSTS, SCRIPT
+from tests.lab import PLATFORM
 
 pytestmark = pytest.mark.lab
 
-FILE = f"{PLATFORMS['debian12'].tomcat.webapps_dir}/queuemetrics/WEB-INF/configuration.properties"
+FILE = f"{PLATFORM.tomcat.webapps_dir}/queuemetrics/WEB-INF/configuration.properties"
 BACKUPS = "/var/lib/qm-ha/sync/backups"
 
 

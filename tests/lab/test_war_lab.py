@@ -10,12 +10,12 @@ import zipfile
 import pytest
 
 from operations import paths
-from operations.platform import PLATFORMS
 from operations.render import render
+from tests.lab import PLATFORM
 
 pytestmark = pytest.mark.lab
 
-WEBAPP = paths.webapp_dir(PLATFORMS["debian12"].tomcat.webapps_dir)
+WEBAPP = paths.webapp_dir(PLATFORM.tomcat.webapps_dir)
 PROPERTIES = f"{WEBAPP}/WEB-INF/configuration.properties"
 DRIVER = "/usr/share/java/mariadb-java-client.jar"
 
