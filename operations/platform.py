@@ -95,6 +95,19 @@ class PackageSource:
 
 
 @dataclass(frozen=True)
+class PhysicalCopy:
+    """The server's own hot physical backup, streamed node to node to rebuild a node from its peer."""
+
+    #: packages bringing the tools (installed with the database packages)
+    packages: tuple[str, ...]
+    #: the backup tool (``--backup --stream``, ``--prepare``) and the stream extractor
+    backup: str
+    extract: str
+    #: the file in a prepared copy naming the binary log position and GTID it was taken at (newest name first)
+    binlog_info: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Platform:
     key: str
     label: str
@@ -149,13 +162,16 @@ class Platform:
     nginx: Nginx
     #: directory of sshd drop-ins read before sshd_config's own lines; None: edit sshd_config itself
     sshd_dropin_dir: str | None
-    #: what the sync script needs besides sshd: an ssh client, flock, logger
+    #: what the sync script needs besides sshd: an ssh client, flock, logger, and sudo (the rebuild's
+    #: receiving end runs as root through one sudo rule of the sync user)
     sync_packages: tuple[str, ...]
     #: "firewalld" or "nftables" (a table of the project's own), and the packages for it
     firewall: str
     firewall_packages: tuple[str, ...]
     #: None: the family has no SELinux by default
     selinux: SELinux | None = None
+    #: a node is rebuilt from its peer with this physical copy; None: with a dump (the seed's path)
+    db_physical_copy: PhysicalCopy | None = None
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -209,7 +225,7 @@ PLATFORMS: dict[str, Platform] = {
                     conf_d="/etc/nginx/conf.d", default_site_link=None,
                     system_ca_bundle="/etc/pki/tls/certs/ca-bundle.crt"),
         sshd_dropin_dir=None,
-        sync_packages=("openssh-clients", "util-linux"),
+        sync_packages=("openssh-clients", "util-linux", "sudo"),
         firewall="firewalld",
         firewall_packages=("firewalld",),
         selinux=SELinux(packages=("policycoreutils-python",),
@@ -255,9 +271,11 @@ PLATFORMS: dict[str, Platform] = {
                     default_site_link="/etc/nginx/sites-enabled/default",
                     system_ca_bundle="/etc/ssl/certs/ca-certificates.crt"),
         sshd_dropin_dir="/etc/ssh/sshd_config.d",
-        sync_packages=("openssh-client", "util-linux", "bsdutils"),
+        sync_packages=("openssh-client", "util-linux", "bsdutils", "sudo"),
         firewall="nftables",
         firewall_packages=("nftables",),
+        db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariadb-backup", extract="mbstream",
+                                      binlog_info=("mariadb_backup_binlog_info", "xtrabackup_binlog_info")),
     ),
 }
 

@@ -84,6 +84,22 @@ class FreeMiB(FactBase):
         return int(text) if text.isdigit() else None
 
 
+class DirectoryMiB(FactBase):
+    """MiB the files under PATH take (``du``), or None when it cannot be told (no such folder).
+
+    .. code:: python
+
+        host.get_fact(DirectoryMiB, path="/var/lib/mysql")  # 1130
+    """
+
+    def command(self, path: str) -> str:
+        return f"du -sm {shlex.quote(path)} 2>/dev/null | cut -f1"
+
+    def process(self, output) -> int | None:
+        text = "".join(output).strip()
+        return int(text) if text.isdigit() else None
+
+
 class RootFilesystem(FactBase):
     """The root filesystem, any other block-device mounts and swap devices (the seed's disk layout).
 

@@ -67,7 +67,7 @@ def configure(run: Run):
     database = run.knobs.qm_db_name
     if plan.import_on:
         steps.import_dump(name="Import qm_db_dump", plan=plan, run=run)
-    if plan.target:
+    if plan.target and plan.method == "dump":  # a physical copy was put in place by the database phase
         steps.keep_replaced_copy(name=f"Keep {plan.target}'s own copy of {database} before it is replaced",
                                  plan=plan, run=run)
         steps.seed_from_peer(name=f"Seed {plan.target} from {plan.source} (its dump pulled over TLS)",
