@@ -327,14 +327,17 @@ def step_rebuild(cfg, figures, args) -> None:
     for i in range(batches):
         _sql(a, f"INSERT INTO {REBUILD_TABLE} SELECT seq + {i * 65536}, "
                 f"CONCAT(REPEAT(SHA2(seq + {i}, 512), 7), LEFT(SHA2(seq, 512), 128)) FROM queuemetrics.seq_1_to_65536")
-    data_mib = int(in_node(a, "du -sm /var/lib/mysql | cut -f1").decode().split()[0])
-    print(f"  node A's data: {data_mib} MiB ({batches * 65536} rows of 1 KiB)", flush=True)
+    data_mib = round(float(_sql(a, "SELECT SUM(data_length + index_length) / 1048576 FROM information_schema.tables "
+                                   "WHERE table_schema = 'queuemetrics'").strip()))
+    print(f"  node A's database: {data_mib} MiB ({batches * 65536} rows of 1 KiB)", flush=True)
     containers.replace(cfg, target)
     took, out = timed([pyinfra_binary(), "-y", INVENTORY, "deploy.py", "--data", f"qm_db_resync={target}"], cfg,
                       cfg.state_dir / "bench-rebuild.log", args.deploy_timeout)
     journal = in_node(b, "journalctl -t qmha-rebuild --no-pager -o cat").decode()
     steps = {m.group(1): int(m.group(2)) / 1000 for m in re.finditer(r"^(.+?): done in (\d+) ms$", journal, re.M)}
     received = re.search(r"copy received \(exit 0\) in (\d+) ms, (\d+) MiB", journal)
+    if received:
+        steps = {"copy received": int(received.group(1)) / 1000, **steps}
     figures["rebuild"] = {"seconds": round(took, 1), "data_mib": data_mib, "steps_s": steps,
                           "received_mib": int(received.group(2)) if received else None, **grand_total(out)}
     _sql(a, f"DROP TABLE IF EXISTS {REBUILD_TABLE}")
@@ -434,7 +437,8 @@ def rows(figures: dict, failures: dict, steps: list[str], cfg: containers.LabCon
         else:
             parts = ", ".join(f"{k} {v:.1f} s" for k, v in r["steps_s"].items()
                               if not k.startswith(("folder", "accounts")))
-            out.append(Row(f"rebuild of {b} from {a} ({r['data_mib']} MiB of data)",
+            copy = f", a {r['received_mib']} MiB copy" if r.get("received_mib") else ""
+            out.append(Row(f"rebuild of {b} from {a} ({r['data_mib']} MiB database{copy})",
                            f"{seconds(r['seconds'])} (the deploy with the flag; {parts})", ok="rebuild" not in failures))
     return out
 

@@ -85,15 +85,17 @@ class FreeMiB(FactBase):
 
 
 class DirectoryMiB(FactBase):
-    """MiB the files under PATH take (``du``), or None when it cannot be told (no such folder).
+    """MiB the files under PATH take (``du``), leaving out names matching the EXCLUDE patterns, or
+    None when it cannot be told (no such folder).
 
     .. code:: python
 
-        host.get_fact(DirectoryMiB, path="/var/lib/mysql")  # 1130
+        host.get_fact(DirectoryMiB, path="/var/lib/mysql", exclude=("mysql-bin.*",))  # 1130
     """
 
-    def command(self, path: str) -> str:
-        return f"du -sm {shlex.quote(path)} 2>/dev/null | cut -f1"
+    def command(self, path: str, exclude: tuple[str, ...] = ()) -> str:
+        skip = "".join(f" --exclude={shlex.quote(pattern)}" for pattern in exclude)
+        return f"du -sm{skip} {shlex.quote(path)} 2>/dev/null | cut -f1"
 
     def process(self, output) -> int | None:
         text = "".join(output).strip()

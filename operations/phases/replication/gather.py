@@ -21,7 +21,7 @@ from ...cluster import NodeSpec
 from ...context import Run, for_host, per_run
 from ...facts.system import DirectoryMiB, FreeMiB
 from ...facts.mariadb import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
-from ...mariadb import capabilities, native_password_hash, password_sha256, replication_account_current
+from ...mariadb import LOG_FILES, capabilities, native_password_hash, password_sha256, replication_account_current
 from ...platform import Platform
 from .plan import NodeFacts, Plan, make_plan
 
@@ -37,7 +37,7 @@ def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: s
     channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
     data_mib = free_mib = None
     if sizes:
-        data_mib = h.get_fact(DirectoryMiB, path=platform.db_data_dir) if server["installed"] else 0
+        data_mib = h.get_fact(DirectoryMiB, path=platform.db_data_dir, exclude=LOG_FILES) if server["installed"] else 0
         free = [h.get_fact(FreeMiB, path=where) for where in (platform.db_data_dir, paths.REBUILD_DIR)]
         free_mib = None if None in free else min(free)
     return NodeFacts(name=h.name, address=node.address, fqdn=node.fqdn, server=server, status=status,
