@@ -8,7 +8,7 @@ checksum and copies the peer's file over its own only when the peer's is newer; 
 copy changes, a systemd path unit pokes the peer so that it pulls at once. A node therefore only ever
 writes its own file, as root; the peer's side of the connection is an unprivileged user (``qmsync``)
 whose one authorised key is bound to the peer's address and to a command (``sync-serve``) that can
-only stat, print and poke. Each node's key pair is made on the node; the private key never leaves it.
+only stat, print and poke, and hand a rebuild's copy to the root script that receives it (``link``). Each node's key pair is made on the node; the private key never leaves it.
 Host keys are pinned from the nodes' own host key files.
 
 Example:
