@@ -115,8 +115,9 @@ class NodeFacts:
     repl_account_current: bool | None = None
     #: the node FQDN (None: its peer's channel names it by address)
     fqdn: str | None = None
-    #: read only when a rebuild is asked for (None: not read): MiB of the server's data directory, and
-    #: MiB free for a copy of the peer's (the least of its data directory's and the rebuild folder's)
+    #: read only when a rebuild is asked for (None: not read): MiB of the server's data directory without
+    #: its binary and relay logs (what a physical copy holds), and MiB free for a copy of the peer's (the
+    #: least of its data directory's and the rebuild folder's)
     data_mib: int | None = None
     free_mib: int | None = None
 
