@@ -20,6 +20,7 @@ from operations.phases import (app, backup, base, database, firewall, floating, 
 run = context.current()
 preflight.check(run)
 base.configure(run)
+sync.link(run)
 tls_files = tls.configure(run)
 database.configure(run, tls_files)
 replication.configure(run)

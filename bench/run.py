@@ -15,6 +15,10 @@ LAB_PREFIX, LAB_SUBNET and LAB_STATE_DIR select the lab, as for ``make lab``. Th
            the link's return until both nodes hold every row
   sync     an edit of configuration.properties on node A, timed until node B holds it (several
            samples), next to one ssh round trip of the sync; the original content is restored
+  rebuild  node A's database grown to about ``--rebuild-mib`` MiB, node B replaced by a fresh container
+           (``python -m lab replace``), then the deploy with ``--data qm_db_resync=node-b`` timed, with
+           each step of the rebuild as node B's journal has it; the table is dropped after. The lab's
+           data disks must hold the data twice (its binary log too): ``LAB_DATA_DISK_SIZE=4G`` for 1 GiB
 
 ``floor`` and ``deploy`` throw away whatever the lab's nodes held (the cluster's secrets and CA on
 this machine are kept and reused). Without them (``--steps noop,drill,lag,sync``) the lab must
@@ -50,7 +54,9 @@ from lab import containers, docker  # noqa: E402
 from operations.phases.base import node_packages  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
-STEPS = ["floor", "deploy", "noop", "drill", "lag", "commit", "partition", "sync"]
+STEPS = ["floor", "deploy", "noop", "drill", "lag", "commit", "partition", "sync", "rebuild"]
+#: the table the rebuild step fills on node A
+REBUILD_TABLE = "queuemetrics.qmha_bench_rebuild"
 SYNC_SCRIPT = "/usr/local/sbin/qmha-sync"
 INSTALL = {"apt": "apt-get install", "yum": "yum install"}
 
@@ -303,11 +309,44 @@ def step_sync(cfg, figures, args) -> None:
                        "path": path}
 
 
+def _sql(container: str, statements: str, timeout: float = 1800) -> str:
+    return in_node(container, "mariadb -NB", timeout=timeout, stdin=statements.encode()).decode()
+
+
+def step_rebuild(cfg, figures, args) -> None:
+    a, b = (cfg.container(n.name) for n in cfg.nodes)
+    target = cfg.nodes[1].name
+    # 1 KiB rows in batches of 64 MiB (one transaction each), until the table holds about --rebuild-mib
+    batches = max(1, args.rebuild_mib // 64)
+    _sql(a, f"DROP TABLE IF EXISTS {REBUILD_TABLE}; CREATE TABLE {REBUILD_TABLE} "
+            "(id BIGINT PRIMARY KEY, v VARCHAR(1024)) ENGINE=InnoDB")
+    for i in range(batches):
+        _sql(a, f"INSERT INTO {REBUILD_TABLE} SELECT seq + {i * 65536}, "
+                f"CONCAT(REPEAT(SHA2(seq + {i}, 512), 7), LEFT(SHA2(seq, 512), 128)) FROM queuemetrics.seq_1_to_65536")
+    data_mib = round(float(_sql(a, "SELECT SUM(data_length + index_length) / 1048576 FROM information_schema.tables "
+                                   "WHERE table_schema = 'queuemetrics'").strip()))
+    print(f"  node A's database: {data_mib} MiB ({batches * 65536} rows of 1 KiB)", flush=True)
+    containers.replace(cfg, target)
+    took, out = timed([pyinfra_binary(), "-y", INVENTORY, "deploy.py", "--data", f"qm_db_resync={target}"], cfg,
+                      cfg.state_dir / "bench-rebuild.log", args.deploy_timeout)
+    journal = in_node(b, "journalctl -t qmha-rebuild --no-pager -o cat").decode()
+    steps = {m.group(1): int(m.group(2)) / 1000 for m in re.finditer(r"^(.+?): done in (\d+) ms$", journal, re.M)}
+    received = re.search(r"copy received \(exit 0\) in (\d+) ms, (\d+) MiB", journal)
+    if received:
+        steps = {"copy received": int(received.group(1)) / 1000, **steps}
+    figures["rebuild"] = {"seconds": round(took, 1), "data_mib": data_mib, "steps_s": steps,
+                          "received_mib": int(received.group(2)) if received else None, **grand_total(out)}
+    _sql(a, f"DROP TABLE IF EXISTS {REBUILD_TABLE}")
+    print(f"  rebuild of {target} ({data_mib} MiB): deploy {took:.1f} s; steps: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), flush=True)
+
+
 STEP_FUNCTIONS = {"floor": step_floor, "deploy": step_deploy, "noop": step_noop, "drill": step_drill,
-                  "lag": step_lag, "commit": step_commit, "partition": step_partition, "sync": step_sync}
+                  "lag": step_lag, "commit": step_commit, "partition": step_partition, "sync": step_sync,
+                  "rebuild": step_rebuild}
 STEP_TITLES = {"floor": "plain package install (floor)", "deploy": "fresh deploy", "noop": "no-op re-run",
                "drill": "failover drill", "lag": "replication lag", "commit": "commit latency",
-               "partition": "partition healing", "sync": "configuration sync"}
+               "partition": "partition healing", "sync": "configuration sync", "rebuild": "rebuild a node"}
 
 
 # ---------------------------------------------------------------- the table
@@ -387,6 +426,16 @@ def rows(figures: dict, failures: dict, steps: list[str], cfg: containers.LabCon
                            f"{s['p50_s']:.2f} / {s['max_s']:.2f} s",
                            f"{seconds(s['ssh_round_trip_s'])} (one ssh round trip of the sync)",
                            ratio(s["p50_s"], s["ssh_round_trip_s"]), ok="sync" not in failures))
+    if "rebuild" in steps:
+        r = figures.get("rebuild")
+        if not r:
+            out.append(Row("rebuild of a node from its peer", "FAIL", ok=False))
+        else:
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in r["steps_s"].items()
+                              if not k.startswith(("folder", "accounts")))
+            copy = f", a {r['received_mib']} MiB copy" if r.get("received_mib") else ""
+            out.append(Row(f"rebuild of {b} from {a} ({r['data_mib']} MiB database{copy})",
+                           f"{seconds(r['seconds'])} (the deploy with the flag; {parts})", ok="rebuild" not in failures))
     return out
 
 
@@ -406,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200, help="inserts per second on each node (default 200)")
     parser.add_argument("--lag-seconds", type=float, default=30, help="length of the lag run (default 30)")
     parser.add_argument("--sync-samples", type=int, default=5, help="configuration edits timed (default 5)")
+    parser.add_argument("--rebuild-mib", type=int, default=1024, help="node A's database for the rebuild (default 1024)")
     parser.add_argument("--install-timeout", type=float, default=1500)
     parser.add_argument("--deploy-timeout", type=float, default=1800)
     parser.add_argument("--drill-timeout", type=float, default=2400)

@@ -1,6 +1,7 @@
-"""Command line of the lab: ``python -m lab up|down|verify|state``.
+"""Command line of the lab: ``python -m lab up|down|verify|state|replace NODE``.
 
-``make lab`` runs ``up``, then the deploy, then ``verify``; ``make lab-down`` runs ``down``.
+``make lab`` runs ``up``, then the deploy, then ``verify``; ``make lab-down`` runs ``down``;
+``replace node-b`` makes node B anew (a reinstalled server with an empty data disk).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from .docker import LabError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "verify", "state"])
+    parser.add_argument("command", choices=["up", "down", "verify", "state", "replace"])
+    parser.add_argument("node", nargs="?", help="replace: the node made anew (node-a or node-b)")
     args = parser.parse_args(argv)
     cfg = containers.LabConfig.from_env()
     started = time.monotonic()
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             removed = containers.down(cfg)
             print("lab: removed " + (", ".join(removed) if removed else "nothing (no lab found)"))
+        elif args.command == "replace":
+            if not args.node:
+                parser.error("replace needs the node to make anew, such as: python -m lab replace node-b")
+            containers.replace(cfg, args.node)
+            print(f"lab: {args.node} made anew in {time.monotonic() - started:.1f} s (empty, its data disk emptied)")
         elif args.command == "verify":
             ok = verify.report(containers.write_state(cfg))
             return 0 if ok else 1

@@ -70,6 +70,9 @@ class LabConfig:
     #: LAB_FLOATING=1: the cluster FQDN on two floating addresses (keepalived); 0: plain round robin;
     #: unset (None): ``up`` makes it plain, the other commands keep what the lab has
     floating: bool | None = None
+    #: LAB_DATA_DISK_SIZE: each node's data disk (``truncate`` sizes such as 4G); a smaller existing
+    #: disk is grown, keeping its data (its node is stopped meanwhile)
+    data_disk_size: str = "1G"
 
     @classmethod
     def from_env(cls, env=os.environ) -> "LabConfig":
@@ -82,6 +85,7 @@ class LabConfig:
             # absolute: docker takes a relative path in ``-v`` for a volume's name
             state_dir=Path(env.get("LAB_STATE_DIR", default_state)).resolve(),
             floating=None if env.get("LAB_FLOATING") is None else env["LAB_FLOATING"].strip().lower() in ("1", "yes", "true"),
+            data_disk_size=env.get("LAB_DATA_DISK_SIZE", cls.data_disk_size),
         )
 
     @property
@@ -219,7 +223,16 @@ def node_args(cfg: LabConfig, node: Node, tag: str) -> list[str]:
 #: where a node's MariaDB keeps its data: on a small filesystem of its own, as on a real server with a
 #: data volume, so that the drill can fill it to the last byte without touching this machine's disk
 DATA_DIR = PLATFORMS["debian12"].db_data_dir  # the same on every platform's package
-DATA_DISK_SIZE = "1G"
+
+
+def disk_bytes(size: str) -> int:
+    """Bytes of a ``truncate`` size (1G, 512M, 4096K or a plain number); LabError when not one."""
+    text = size.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    try:
+        return int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
+    except ValueError:
+        raise LabError(f"LAB_DATA_DISK_SIZE={size!r} is not a size (such as 1G or 4G)") from None
 
 
 def _host_command(*args: str) -> None:
@@ -234,14 +247,30 @@ def ensure_data_disk(cfg: LabConfig, node_name: str) -> Path:
     mount, image_file = cfg.data_disk(node_name), cfg.data_disk_image(node_name)
     mount.mkdir(parents=True, exist_ok=True)
     if not image_file.exists():
-        _host_command("truncate", "-s", DATA_DISK_SIZE, str(image_file))
+        _host_command("truncate", "-s", cfg.data_disk_size, str(image_file))
         _host_command("mkfs.ext4", "-q", "-F", "-m", "0", str(image_file))  # no blocks kept for root: full is full
+    elif image_file.stat().st_size < disk_bytes(cfg.data_disk_size):
+        grow_data_disk(cfg, node_name)
     if not os.path.ismount(mount):
         _host_command("mount", "-o", "loop", str(image_file), str(mount))
         lost = mount / "lost+found"
         if lost.is_dir() and not any(lost.iterdir()):
             lost.rmdir()  # MariaDB would list it as a database
     return mount
+
+
+def grow_data_disk(cfg: LabConfig, node_name: str) -> None:
+    """Grow NODE_NAME's data disk to ``cfg.data_disk_size`` offline, keeping its data: the node is
+    stopped (``up`` starts it again), the filesystem unmounted, checked and resized."""
+    mount, image_file = cfg.data_disk(node_name), cfg.data_disk_image(node_name)
+    print(f"lab: growing {node_name}'s data disk to {cfg.data_disk_size}", flush=True)
+    if docker.inspect("container", cfg.container(node_name)) is not None:
+        docker.run("stop", cfg.container(node_name), timeout=120)
+    if os.path.ismount(mount):
+        _host_command("umount", str(mount))
+    _host_command("truncate", "-s", cfg.data_disk_size, str(image_file))
+    subprocess.run(["e2fsck", "-f", "-y", str(image_file)], capture_output=True, timeout=300)
+    _host_command("resize2fs", str(image_file))
 
 
 def empty_data_disk(cfg: LabConfig, node_name: str) -> None:
@@ -426,6 +455,23 @@ def up(cfg: LabConfig) -> dict:
     print("lab: " + ", ".join(f"{name} {what}" for name, what in actions.items())
           + (" (floating addresses " + ", ".join(cfg.floating_addresses(True)) + ")" if floating else ""), flush=True)
     return write_state(cfg, floating)
+
+
+def replace(cfg: LabConfig, node_name: str) -> dict:
+    """Node NODE_NAME made anew, as a reinstalled server: a new container (same name and address, a
+    new host key, nothing installed) with an emptied data disk; the lab's pinned host key updated."""
+    if node_name not in cfg.node_names:
+        raise LabError(f"no node {node_name!r} in this lab (nodes: {', '.join(cfg.node_names)})")
+    node = next(n for n in cfg.nodes if n.name == node_name)
+    name = cfg.container(node_name)
+    if docker.inspect("container", name) is not None:
+        docker.run("rm", "-f", "-v", name, timeout=120)
+    ensure_node(cfg, node, image.ensure_image(cfg.lab_os))  # created: its data disk is emptied
+    hostkey = prepare_node(cfg, name)
+    wait_port(node.address, 22)
+    known = [line for line in cfg.known_hosts.read_text().splitlines() if line and line.split()[0] != node.address]
+    cfg.known_hosts.write_text("\n".join([*known, f"{node.address} {hostkey}"]) + "\n")
+    return write_state(cfg)
 
 
 def down(cfg: LabConfig) -> list[str]:

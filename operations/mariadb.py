@@ -45,6 +45,9 @@ GLOBAL_GRANTS = {
 HEARTBEAT_S = 1
 NET_TIMEOUT_S = 3
 CONNECT_RETRY_S = 1
+#: the binary and relay logs' files in the data directory (``templates/mariadb/60-qmha.cnf.j2``): a
+#: physical copy leaves them out
+LOG_FILES = ("mysql-bin.*", "relay-bin.*")
 #: the OS user mariadbd runs as (it joins the TLS group to read the key)
 OS_USER = "mysql"
 

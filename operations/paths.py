@@ -73,6 +73,14 @@ SYNC_SCRIPT = "/usr/local/sbin/qmha-sync"
 SYNC_LIB = "/usr/local/lib/qm-ha"
 SYNC_SERVE = f"{SYNC_LIB}/sync-serve"
 SSH_HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
+#: rebuilding a node from its peer: the root-only 0700 folder the peer's physical copy is streamed into
+#: (made for one rebuild, removed after it), the root script the sync user may run through sudo to
+#: receive it (``rebuild-receive``), that one sudo rule, and the source's backup tool's log
+REBUILD_DIR = f"{STATE}/rebuild"
+REBUILD_RECEIVE = "/usr/local/sbin/qmha-rebuild-receive"
+REBUILD_SUDOERS = "/etc/sudoers.d/qmha-rebuild"
+REBUILD_SEND_LOG = f"{STATE}/rebuild-send.log"
+REBUILD_PREPARE_LOG = f"{STATE}/rebuild-prepare.log"
 
 #: the webapp's context path: https://<fqdn>/queuemetrics/
 CONTEXT = "queuemetrics"

@@ -99,14 +99,19 @@ class PackageSource:
 
 @dataclass(frozen=True)
 class PhysicalCopy:
-    """MariaDB's hot-backup tool: a physical copy of a running server's data, streamed."""
+    """The server's own hot physical backup, streamed node to node to rebuild a node from its peer."""
 
-    #: packages that install it (with the database packages)
+    #: packages bringing the tools (installed with the database packages)
     packages: tuple[str, ...]
-    #: the backup command and the stream extractor
+    #: the backup tool (``--backup --stream``, ``--prepare``) and the stream extractor
     backup: str
     extract: str
+    #: the file in a prepared copy naming the binary log position and GTID it was taken at (newest name first)
+    binlog_info: tuple[str, ...]
 
+
+#: where a prepared copy names the GTID it was taken at: newer servers' name first (10.3-10.x: xtrabackup's)
+BINLOG_INFO = ("mariadb_backup_binlog_info", "xtrabackup_binlog_info")
 
 #: family key -> how preflight names it
 FAMILIES = {"el": "EL", "debian": "Debian"}
@@ -170,7 +175,8 @@ class Platform:
     nginx: Nginx
     #: directory of sshd drop-ins read before sshd_config's own lines; None: edit sshd_config itself
     sshd_dropin_dir: str | None
-    #: what the sync script needs besides sshd: an ssh client, flock, logger
+    #: what the sync script needs besides sshd: an ssh client, flock, logger, and sudo (the rebuild's
+    #: receiving end runs as root through one sudo rule of the sync user)
     sync_packages: tuple[str, ...]
     #: "firewalld" or "nftables" (a table of the project's own), and the packages for it
     firewall: str
@@ -182,7 +188,7 @@ class Platform:
     repo_files_note: str | None = None
     #: what to do when the node's repositories answer nothing and the deploy cannot point them elsewhere
     repo_fix: str = "fix the node's repositories"
-    #: MariaDB's hot-backup tool from the distribution; None: not used on this row
+    #: a node is rebuilt from its peer with this physical copy; None: with a dump (the seed's path)
     db_physical_copy: PhysicalCopy | None = None
 
 
@@ -238,7 +244,7 @@ PLATFORMS: dict[str, Platform] = {
                     conf_d="/etc/nginx/conf.d", default_site_link=None,
                     system_ca_bundle="/etc/pki/tls/certs/ca-bundle.crt"),
         sshd_dropin_dir=None,
-        sync_packages=("openssh-clients", "util-linux"),
+        sync_packages=("openssh-clients", "util-linux", "sudo"),
         firewall="firewalld",
         firewall_packages=("firewalld",),
         selinux=SELinux(packages=("policycoreutils-python",),
@@ -285,9 +291,11 @@ PLATFORMS: dict[str, Platform] = {
                     default_site_link="/etc/nginx/sites-enabled/default",
                     system_ca_bundle="/etc/ssl/certs/ca-certificates.crt"),
         sshd_dropin_dir="/etc/ssh/sshd_config.d",
-        sync_packages=("openssh-client", "util-linux", "bsdutils"),
+        sync_packages=("openssh-client", "util-linux", "bsdutils", "sudo"),
         firewall="nftables",
         firewall_packages=("nftables",),
+        db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariadb-backup", extract="mbstream",
+                                      binlog_info=BINLOG_INFO),
     ),
 }
 
@@ -303,7 +311,8 @@ PLATFORMS["el8"] = replace(
     package_manager="dnf",
     db_packaged_version=(10, 3),
     db_serves_ecdsa=True,
-    db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariabackup", extract="mbstream"),
+    db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariabackup", extract="mbstream",
+                                  binlog_info=BINLOG_INFO),
     package_source=None,
     epel_source=None,
     repo_check="timeout 120 dnf -q makecache",
@@ -327,7 +336,8 @@ PLATFORMS["el9"] = replace(
     db_admin="mariadb-admin",
     db_root_auth="unix_socket",
     db_packaged_version=(10, 5),
-    db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariadb-backup", extract="mbstream"),
+    db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariadb-backup", extract="mbstream",
+                                  binlog_info=BINLOG_INFO),
     tomcat=replace(PLATFORMS["el7"].tomcat, tls_style="sslhostconfig"),
     sshd_dropin_dir="/etc/ssh/sshd_config.d",
     chrony_default_options="-F 2",

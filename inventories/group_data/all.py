@@ -42,7 +42,7 @@ qm_backup_dir = "/var/backups/qm-ha"    # where each node keeps its backups (roo
 qm_backup_keep = 7              # how many backups each node keeps (the oldest go first)
 qm_db_dump = None               # customer's backup (.sql or .sql.gz on this machine): imported once on node A
 qm_db_import_into_nonempty = False  # True: import qm_db_dump although the database already has tables
-qm_db_resync = None             # "node-b" (a host name): re-seed that node from its peer when its channel is broken
+qm_db_resync = None             # "node-b" (a host name): re-seed that node from its peer when its channel is broken, or rebuild it (reinstalled, data lost) from a copy of its peer
 
 # --- floating addresses (optional; unset keeps the seed's plain round robin) ---
 qm_floating_addresses = None    # two free addresses on the nodes' subnet, node A's first: the cluster FQDN resolves to them, and keepalived moves a dead or unwell node's address to its peer

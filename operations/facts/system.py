@@ -87,6 +87,24 @@ class FreeMiB(FactBase):
         return int(text) if text.isdigit() else None
 
 
+class DirectoryMiB(FactBase):
+    """MiB the files under PATH take (``du``), leaving out names matching the EXCLUDE patterns, or
+    None when it cannot be told (no such folder).
+
+    .. code:: python
+
+        host.get_fact(DirectoryMiB, path="/var/lib/mysql", exclude=("mysql-bin.*",))  # 1130
+    """
+
+    def command(self, path: str, exclude: tuple[str, ...] = ()) -> str:
+        skip = "".join(f" --exclude={shlex.quote(pattern)}" for pattern in exclude)
+        return f"du -sm{skip} {shlex.quote(path)} 2>/dev/null | cut -f1"
+
+    def process(self, output) -> int | None:
+        text = "".join(output).strip()
+        return int(text) if text.isdigit() else None
+
+
 class RootFilesystem(FactBase):
     """The root filesystem, any other block-device mounts and swap devices (the seed's disk layout).
 

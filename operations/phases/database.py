@@ -65,6 +65,7 @@ from ..mariadb import (NET_TIMEOUT_S, OS_USER, PORT, Capabilities, account_state
 from ..platform import Platform, install_packages
 from ..render import config_file, render
 from ..secret_files import secret_file
+from . import rebuild
 from .tls import GROUP
 
 
@@ -172,8 +173,8 @@ def configure(run: Run, tls_files: list = ()):
     p, k, secrets = run.platform, run.knobs, run.secrets
     caps = capabilities(host.get_fact(MariadbServer, client=p.db_client), p)
 
-    hot_backup = p.db_physical_copy.packages if p.db_physical_copy else ()
-    installed = install_packages(p, [*p.db_packages, *hot_backup], name="MariaDB packages")
+    copy_tools = p.db_physical_copy.packages if p.db_physical_copy else ()
+    installed = install_packages(p, (*p.db_packages, *copy_tools), name="MariaDB packages")
     in_group = user_in_group(name=f"{OS_USER} may read the TLS key", user=OS_USER, group=GROUP)
     files.directory(name=paths.SQL_DIR, path=paths.SQL_DIR, user="root", group="root", mode="0700")
     config = config_file(
@@ -204,3 +205,4 @@ def configure(run: Run, tls_files: list = ()):
              repl_password=secrets["db_replication_password"], seed_password=secrets["db_seed_password"],
              peer_address=run.peer.address,
              charset=k.qm_db_charset)
+    rebuild.configure(run)  # a node rebuilt from its peer (--data qm_db_resync=...): nothing otherwise

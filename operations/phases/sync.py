@@ -8,7 +8,7 @@ checksum and copies the peer's file over its own only when the peer's is newer; 
 copy changes, a systemd path unit pokes the peer so that it pulls at once. A node therefore only ever
 writes its own file, as root; the peer's side of the connection is an unprivileged user (``qmsync``)
 whose one authorised key is bound to the peer's address and to a command (``sync-serve``) that can
-only stat, print and poke. Each node's key pair is made on the node; the private key never leaves it.
+only stat, print and poke, and hand a rebuild's copy to the root script that receives it (``link``). Each node's key pair is made on the node; the private key never leaves it.
 Host keys are pinned from the nodes' own host key files.
 
 Example:
@@ -16,6 +16,7 @@ Example:
 .. code:: python
 
     from operations.phases import sync
+    sync.link(run)        # right after the base phase
     sync.configure(run)
 """
 
@@ -30,11 +31,11 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from .. import cluster, paths
+from .. import cluster, paths, rebuild
 from ..context import Run
 from ..elevated import as_inventory_says
 from ..platform import install_packages
-from ..render import config_file
+from ..render import config_file, render
 from .app.tomcat import tomcat_for
 
 #: the unprivileged user the peer's sync logs in as
@@ -122,19 +123,35 @@ def _template(name: str, dest: str, mode: str = "644", **data):
                        create_remote_dir=False)
 
 
-@deploy("configuration.properties sync")
-def configure(run: Run):
-    p, k = run.platform, run.knobs
-    properties = properties_path(run)
-    tomcat = tomcat_for(p, k.qm_app_mode)
-    install_packages(p, p.sync_packages, name="ssh client, flock, logger")
+@operation()
+def sudo_rule(dest: str, text: str):
+    """DEST in /etc/sudoers.d holding TEXT, checked with ``visudo -c`` before it is installed (a
+    broken file there would break every sudo on the node); nothing when it already holds TEXT.
 
-    server.user(name=f"Sync user {USER}", user=USER, home=HOME, shell="/bin/sh", system=True,
-                groups=[tomcat.user] if tomcat.user != "root" else None, append=True, ensure_home=False)
+    .. code:: python
+
+        sudo_rule(dest="/etc/sudoers.d/qmha-rebuild", text='qmsync ALL=(root) NOPASSWD: /usr/local/sbin/x ""\n')
+    """
+    if "\n".join(host.get_fact(FileContents, path=dest) or []) == text.rstrip("\n"):
+        host.noop(f"{dest} is current")
+        return
+    staged = f"{paths.SYNC_CONF}/{dest.rsplit('/', 1)[-1]}.new"
+    yield from files.put._inner(src=StringIO(text), dest=staged, user="root", group="root", mode="440")
+    yield StringCommand(f"visudo -cqf {staged} && install -o root -g root -m 0440 {staged} {dest}; rc=$?; "
+                        f"rm -f {staged}; exit $rc")
+
+
+@deploy("Node-to-node SSH link")
+def link(run: Run):
+    """The unprivileged sync user, each node's key pair, the peer's key bound to the peer's address
+    and to ``sync-serve``, the peer's host key pinned, and the rebuild's receiving end (root, through
+    one sudo rule): what the configuration sync and a rebuild from the peer use. Run right after the
+    base phase, so that the database phase can rebuild a node over it."""
+    p, k = run.platform, run.knobs
+    install_packages(p, p.sync_packages, name="ssh client, flock, logger, sudo")
+    server.user(name=f"Sync user {USER}", user=USER, home=HOME, shell="/bin/sh", system=True, ensure_home=False)
     files.directory(name=HOME, path=HOME, user="root", group="root", mode="755")
     files.directory(name=f"{HOME}/.ssh", path=f"{HOME}/.ssh", user="root", group="root", mode="755")
-    files.directory(name=paths.SYNC_BACKUPS, path=paths.SYNC_BACKUPS, user="root", group="root", mode="700")
-    files.file(name=paths.SYNC_POKE, path=paths.SYNC_POKE, user=USER, group=USER, mode="644", touch=False)
     files.directory(name=paths.SYNC_CONF, path=paths.SYNC_CONF, user="root", group="root", mode="700")
     files.directory(name=paths.SYNC_LIB, path=paths.SYNC_LIB, mode="755")
     key_pair(name="This node's sync key pair", path=KEY, comment=f"qmha-sync@{run.me.short_name}")
@@ -147,7 +164,29 @@ def configure(run: Run):
                    dest=KNOWN_HOSTS, as_line=lambda key: known_hosts_line(peer, key))
 
     q = shlex.quote
-    _template("sync-serve.sh", SERVE, mode="755", properties=q(properties), poke_file=q(paths.SYNC_POKE))
+    _template("sync-serve.sh", SERVE, mode="755", properties=q(properties_path(run)), poke_file=q(paths.SYNC_POKE),
+              receive=paths.REBUILD_RECEIVE)
+    extract = p.db_physical_copy.extract if p.db_physical_copy else "false"
+    _template("qmha-rebuild-receive.sh", paths.REBUILD_RECEIVE, mode="700", folder=q(paths.REBUILD_DIR),
+              tag=rebuild.TAG, extract=extract)
+    sudo_rule(name=f"{USER} may run the rebuild's receiving end as root", dest=paths.REBUILD_SUDOERS,
+              text=render("sync/sudoers-rebuild.j2", user=USER, receive=paths.REBUILD_RECEIVE))
+
+
+@deploy("configuration.properties sync")
+def configure(run: Run):
+    """The pull script, its cron line and path units (over the link made by ``link``)."""
+    p, k = run.platform, run.knobs
+    properties = properties_path(run)
+    tomcat = tomcat_for(p, k.qm_app_mode)
+    if tomcat.user != "root":  # the webapp's group, to read configuration.properties (made by the app phase)
+        server.user(name=f"{USER} reads the webapp's files", user=USER, home=HOME, shell="/bin/sh", system=True,
+                    groups=[tomcat.user], append=True, ensure_home=False)
+    files.directory(name=paths.SYNC_BACKUPS, path=paths.SYNC_BACKUPS, user="root", group="root", mode="700")
+    files.file(name=paths.SYNC_POKE, path=paths.SYNC_POKE, user=USER, group=USER, mode="644", touch=False)
+
+    peer = run.peer
+    q = shlex.quote
     _template("qmha-sync.sh", SCRIPT, mode="755", properties=q(properties), peer_address=q(peer.address),
               peer_port=peer.ssh_port, key=q(KEY), known_hosts=q(KNOWN_HOSTS), backup_dir=q(paths.SYNC_BACKUPS),
               keep_backups=k.qm_sync_keep_backups, max_skew_s=k.qm_sync_max_skew_s,

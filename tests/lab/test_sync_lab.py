@@ -157,7 +157,7 @@ def test_sync_key_cannot_run_any_other_command(lab):
     run = ssh_from_a_to_b(lab, "id")
     assert run.returncode != 0
     assert "uid=" not in run.stdout
-    assert "this key may only run stat, get or poke" in run.stderr
+    assert "this key may only run stat, get, poke or rebuild-receive" in run.stderr
 
 
 def test_sync_key_is_refused_from_another_address(lab):

@@ -17,7 +17,11 @@ Each step re-reads ``ReplicationStatus`` for its node, so a re-run on a healthy 
 command at all. A broken channel is never repaired by guessing: preflight reports the node, the
 thread states and ``Last_*_Error``, and the flag (``--data qm_db_resync=node-b``) that re-seeds that
 node from its peer. The flag acts only on a node whose channel is not healthy, so leaving it in an
-inventory is harmless.
+inventory is harmless. A node found empty (reinstalled, or its data lost) while its peer has tables
+and a channel from it is refused the same way; with the flag it is rebuilt from its peer: with a
+physical copy in the database phase where the platform has one (``operations/phases/rebuild.py``,
+``Plan.method == "physical"``; this phase then only points the peer's channel at it), else seeded
+with the dump as below.
 
 Modes (by the server version, see ``mariadb.Capabilities``)
 -------------------------------------------------------------
@@ -67,7 +71,7 @@ def configure(run: Run):
     database = run.knobs.qm_db_name
     if plan.import_on:
         steps.import_dump(name="Import qm_db_dump", plan=plan, run=run)
-    if plan.target:
+    if plan.target and plan.method == "dump":  # a physical copy was put in place by the database phase
         steps.keep_replaced_copy(name=f"Keep {plan.target}'s own copy of {database} before it is replaced",
                                  plan=plan, run=run)
         steps.seed_from_peer(name=f"Seed {plan.target} from {plan.source} (its dump pulled over TLS)",

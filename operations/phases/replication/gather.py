@@ -19,21 +19,29 @@ from ... import paths
 from ...atomic import identity as file_identity
 from ...cluster import NodeSpec
 from ...context import Run, for_host, per_run
+from ...facts.system import DirectoryMiB, FreeMiB
 from ...facts.mariadb import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
-from ...mariadb import capabilities, native_password_hash, password_sha256, replication_account_current
+from ...mariadb import LOG_FILES, capabilities, native_password_hash, password_sha256, replication_account_current
 from ...platform import Platform
 from .plan import NodeFacts, Plan, make_plan
 
 
-def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: str, password: str) -> NodeFacts:
-    """What the plan needs from host H (NODE of the cluster), read from its facts."""
+def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: str, password: str,
+           sizes: bool = False) -> NodeFacts:
+    """What the plan needs from host H (NODE of the cluster), read from its facts; SIZES: also its
+    data's size and the room it has for a copy of the peer's (a rebuild is asked for)."""
     server = h.get_fact(MariadbServer, client=platform.db_client)
     status = h.get_fact(ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
     accounts = h.get_fact(DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
     marker = h.get_fact(FileContents, path=paths.DUMP_MARKER) if server["installed"] else None
     channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
+    data_mib = free_mib = None
+    if sizes:
+        data_mib = h.get_fact(DirectoryMiB, path=platform.db_data_dir, exclude=LOG_FILES) if server["installed"] else 0
+        free = [h.get_fact(FreeMiB, path=where) for where in (platform.db_data_dir, paths.REBUILD_DIR)]
+        free_mib = None if None in free else min(free)
     return NodeFacts(name=h.name, address=node.address, fqdn=node.fqdn, server=server, status=status,
-                     tables=(accounts or {}).get("tables", 0),
+                     tables=(accounts or {}).get("tables", 0), data_mib=data_mib, free_mib=free_mib,
                      dump_marker=(marker or [None])[0], channel_password=channel_password,
                      repl_account_current=replication_account_current(accounts, peer_address,
                                                                                native_password_hash(password)))
@@ -47,9 +55,10 @@ def cluster_plan(run: Run) -> Plan:
             return Plan(mode="unknown")  # preflight reports the OS
         k = runs[0].knobs
         password = run.secrets["db_replication_password"]
-        nodes = [gather(inventory.get_host(r.me.host_name), r.me, r.peer.address, r.platform, k.qm_db_name, password)
-                 for r in runs]
+        nodes = [gather(inventory.get_host(r.me.host_name), r.me, r.peer.address, r.platform, k.qm_db_name, password,
+                        sizes=k.qm_db_resync is not None) for r in runs]
         caps = min((capabilities(n.server, r.platform) for n, r in zip(nodes, runs)), key=lambda x: x.version)
         return make_plan(nodes, caps, k.qm_db_name, dump=file_identity(k.qm_db_dump), resync=k.qm_db_resync,
-                         import_into_nonempty=k.qm_db_import_into_nonempty, password=password_sha256(password))
+                         import_into_nonempty=k.qm_db_import_into_nonempty, password=password_sha256(password),
+                         physical=all(r.platform.db_physical_copy for r in runs))
     return per_run("replication plan", make)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ... import paths
 from ...mariadb import CONNECT_RETRY_S, HEARTBEAT_S, REPLICATION_USER, Capabilities
+from ...rebuild import peer_channel_from
 
 #: IO-thread errors that heal by themselves (peer down or restarting): not a broken channel
 TRANSIENT_IO_ERRNOS = {0, 1040, 1158, 1159, 2003, 2005, 2006, 2013}
@@ -114,6 +115,11 @@ class NodeFacts:
     repl_account_current: bool | None = None
     #: the node FQDN (None: its peer's channel names it by address)
     fqdn: str | None = None
+    #: read only when a rebuild is asked for (None: not read): MiB of the server's data directory without
+    #: its binary and relay logs (what a physical copy holds), and MiB free for a copy of the peer's (the
+    #: least of its data directory's and the rebuild folder's)
+    data_mib: int | None = None
+    free_mib: int | None = None
 
 
 @dataclass
@@ -131,6 +137,10 @@ class Plan:
     retune: list[str] = field(default_factory=list)
     #: the target has tables of its own: a dump of them is kept on it before they are replaced
     keep_copy: bool = False
+    #: how the target gets the source's data: "dump" (the seed: a logical dump pulled over TLS) or
+    #: "physical" (a node rebuilt from its peer: the server's physical copy streamed over SSH,
+    #: ``operations/rebuild.py``, done in the database phase)
+    method: str = "dump"
     #: (node, requirement, problem, fix): preflight refuses the deploy
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -140,13 +150,31 @@ class Plan:
         return bool(self.import_on or self.target or self.point or self.start or self.retune)
 
 
+def empty_beside_data(node: NodeFacts, peer: NodeFacts, state: ChannelState) -> bool:
+    """NODE has no channel and no table while PEER has tables and a channel from NODE: NODE was
+    reinstalled, or lost its data (pointing it at PEER as it is would leave it without the data)."""
+    return state.kind == "missing" and not node.tables and bool(peer.tables) and \
+        peer_channel_from(peer.status, node.address, node.fqdn)
+
+
+def rebuild_room(source: NodeFacts, target: NodeFacts) -> tuple[str, str, str, str] | None:
+    """A problem when TARGET has less room than SOURCE's data takes (unknown sizes: no problem)."""
+    if source.data_mib is None or target.free_mib is None or target.free_mib >= source.data_mib:
+        return None
+    return (target.name, "room for the copy", f"{target.free_mib} MiB free for a copy of {source.name}'s data, which "
+            f"takes {source.data_mib} MiB", f"free space on {target.name} (where MariaDB keeps its data and under "
+            f"{paths.STATE}), or give it a larger disk, then deploy again with the flag")
+
+
 def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: str | None = None,
               resync: str | None = None, import_into_nonempty: bool = False,
-              password: str | None = None) -> Plan:
+              password: str | None = None, physical: bool = False) -> Plan:
     """The phase's decisions for the pair NODES (node A first), from their facts and the knobs.
 
     DUMP is ``atomic.identity(qm_db_dump)``; RESYNC the host name given as ``qm_db_resync``;
-    PASSWORD ``password_sha256`` of the replication password (a channel with another is retuned).
+    PASSWORD ``password_sha256`` of the replication password (a channel with another is retuned);
+    PHYSICAL: both platforms have a physical copy (``Platform.db_physical_copy``), so a node found
+    empty beside its peer's data is rebuilt with it rather than seeded with a dump.
     """
     plan = Plan(mode=caps.mode)
     by_name = {n.name: n for n in nodes}
@@ -183,9 +211,27 @@ def make_plan(nodes: list[NodeFacts], caps: Capabilities, database: str, dump: s
                                   f"put the data on {source.name} (the seed source), or "
                                   + resync_hint.format(node=target.name, peer=source.name, db=database)))
     else:
+        rebuilt = [n for n in nodes if empty_beside_data(n, peer_of[n.name], st[n.name])]
+        for n in rebuilt:  # at most one: its peer has tables
+            peer = peer_of[n.name]
+            if resync != n.name:
+                plan.problems.append((n.name, f"a copy of {database}",
+                                      f"{n.name} has no {database} (reinstalled, or its data lost) while {peer.name} "
+                                      f"has {peer.tables} table(s) and a channel from {n.name}",
+                                      f"rebuild {n.name} from {peer.name}: deploy again with --data qm_db_resync={n.name} "
+                                      f"({peer.name} keeps serving; its data is copied node to node)"))
+                continue
+            plan.source, plan.target, plan.point = peer.name, n.name, peer.name
+            plan.method = "physical" if physical and caps.gtid else "dump"
+            room = rebuild_room(peer, n)
+            if room:
+                plan.problems.append(room)
+        skip = {m.name for n in rebuilt for m in (n, peer_of[n.name])}  # the peer's channel is pointed anew
         for n in nodes:
             peer = peer_of[n.name]
             s = st[n.name]
+            if n.name in skip:
+                continue
             if s.kind == "healthy":
                 if resync == n.name:
                     plan.notes.append(f"qm_db_resync={n.name} ignored: its channel from {peer.name} is healthy")
