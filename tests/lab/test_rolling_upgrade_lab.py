@@ -118,7 +118,7 @@ def test_a_roll_out_killed_between_the_swaps_is_finished_by_the_next_run(lab, wa
 def caught_up(lab, node: str) -> bool:
     """Whether NODE's channel has applied all it received."""
     status = lab.on(node, "mariadb -e 'SHOW SLAVE STATUS\\G'")
-    values = dict(line.strip().split(": ", 1) for line in status.splitlines() if ": " in line)
+    values = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in status.splitlines())}
     return values.get("Read_Master_Log_Pos") == values.get("Exec_Master_Log_Pos") \
         and values.get("Master_Log_File") == values.get("Relay_Master_Log_File")
 
