@@ -9,7 +9,8 @@ Install modes (``qm_app_mode``):
 + ``standin``: the small webapp in ``files/queuemetrics-standin/`` with the real one's contract
   (the lab uses it; the licensed QueueMetrics cannot be shipped);
 + ``war``: a QueueMetrics WAR file or unpacked directory on the control machine (``qm_app_war``),
-  unpacked here with its ``JDBC_URL`` set, then synced to the node;
+  unpacked here with its ``JDBC_URL`` set, staged on the node, then swapped in one node at a time
+  (``rolling``);
 + ``loway``: Loway's yum repository and package (EL only), with Loway's own Tomcat.
 
 Example:
