@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 
 from operations import paths
 from operations.facts.mariadb import ReplicationStatus
+from operations.facts.webapp import StagedWebappPending
 from operations.phases.app.tomcat import tomcat_for
 from operations.phases import floating as floating_phase
 from operations.phases.database import WATCHDOG
@@ -71,6 +72,8 @@ def collect_node(cluster, node) -> dict:
     state["free_mb"] = int(out.strip()) if out.strip().isdigit() else None
     state["min_free_mb"] = k.qm_db_min_free_mb
     state["backup"] = backup_state(node.execute(f"cat {paths.BACKUP_LAST} 2>/dev/null")[1])
+    if k.qm_app_mode == "war":
+        state["war"] = StagedWebappPending().process(node.execute(StagedWebappPending().command())[1].splitlines())
     if k.qm_floating_addresses:
         held = node.execute("ip -4 -o addr show")[1]
         state["floating_addresses"] = list(k.qm_floating_addresses)
@@ -143,6 +146,9 @@ def problems(states: dict[str, dict]) -> list[str]:
                              f"{role} is running")
             elif days < CERT_WARN_DAYS:
                 found.append(f"{name}: {role}'s certificate expires in {days} day(s). Fix: renew it and run the deploy")
+        if (s.get("war") or {}).get("pending"):
+            found.append(f"{name}: a new WAR is staged but not running (a roll-out left half done). Fix: run the "
+                         "deploy again; it finishes the roll-out, one node at a time")
         backup = s.get("backup")
         if backup and not backup["ok"]:
             found.append(f"{name}: the last backup failed ({backup['at']}): {backup['detail']}. Fix: correct it (free "

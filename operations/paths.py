@@ -86,6 +86,16 @@ REBUILD_PREPARE_LOG = f"{STATE}/rebuild-prepare.log"
 CONTEXT = "queuemetrics"
 #: root-only: the files of the last WAR deployed (what a new WAR may remove; never what the webapp wrote)
 WAR_MANIFEST = f"{STATE}/war-files"
+#: a new WAR staged beside the running one (war mode's rolling upgrade): its files, their list, and
+#: its identity (the WAR's SHA-256), written last, so a half-staged folder is never taken for whole
+WEBAPP_NEXT = f"{STATE}/webapp-next"
+WEBAPP_NEXT_FILES = f"{STATE}/webapp-next.files"
+WEBAPP_NEXT_ID = f"{STATE}/webapp-next.id"
+#: the identity of the WAR this node's Tomcat runs (written once it answers QMUP)
+WAR_RUNNING = f"{STATE}/war-running"
+#: held by a swap from start to end: a second swap (a later run, while an interrupted one's commands
+#: still run on the node) waits for it
+WAR_SWAP_LOCK = f"{STATE}/war-swap.lock"
 #: which converted configuration.properties was put on the node (its SHA-256 and name)
 PROPERTIES_MARKER = f"{STATE}/properties-imported"
 #: the nightly backup's script, and the line it leaves about its last run (time, ok/failed, file or why)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
+from .. import paths
+
 # Reads or sets one context parameter of a web.xml on the node (python 2 or 3: EL7 has only 2).
 PARAM_SCRIPT = r"""
 import re, sys
@@ -49,3 +51,26 @@ class ContextParam(FactBase):
     def process(self, output) -> str | None:
         value = "\n".join(output).strip()
         return value or None
+
+
+class StagedWebappPending(FactBase):
+    """War mode's rolling upgrade on this node: the staged WAR's identity, the running one's, and
+    whether a staged WAR waits to be swapped in (a roll-out a killed run left half done).
+
+    .. code:: python
+
+        {"staged": "sha256:ab..", "running": "sha256:01..", "pending": True}
+    """
+
+    def command(self) -> str:
+        return (f"printf 'staged=%s\\nrunning=%s\\n' \"$(cat {paths.WEBAPP_NEXT_ID} 2>/dev/null)\" "
+                f"\"$(cat {paths.WAR_RUNNING} 2>/dev/null)\"")
+
+    @staticmethod
+    def default() -> dict:
+        return {"staged": None, "running": None, "pending": False}
+
+    def process(self, output) -> dict:
+        values = dict(line.split("=", 1) for line in output if "=" in line)
+        staged, running = values.get("staged") or None, values.get("running") or None
+        return {"staged": staged, "running": running, "pending": bool(staged) and staged != running}

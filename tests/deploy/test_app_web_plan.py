@@ -162,21 +162,57 @@ def test_loway_mode_on_debian_stops_with_a_fix(state_dir):
 # ---------------------------------------------------------------- application, customer WAR
 
 
-def test_war_mode_syncs_the_unpacked_war(state_dir, tmp_path):
+def test_war_mode_stages_the_unpacked_war_beside_the_running_one(state_dir, tmp_path):
     war = tmp_path / "queuemetrics-24.war"
     with zipfile.ZipFile(war, "w") as z:
         z.writestr("WEB-INF/web.xml", "<web-app><context-param><param-name>JDBC_URL</param-name>"
                                       "<param-value>x</param-value></context-param></web-app>")
         z.writestr("qm.jsp", "ok")
     ops = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=str(war))["node-a"]
-    text = find(ops, "QueueMetrics webapp").text
-    assert "upload /var/lib/tomcat10/webapps/queuemetrics/qm.jsp" in text
+    text = find(ops, "New WAR staged").text
+    assert "upload /var/lib/qm-ha/webapp-next/qm.jsp" in text
     assert "WEB-INF/web.xml" not in text  # installed apart, its password masked in a diff
-    assert re.search(installs("/var/lib/tomcat10/webapps/queuemetrics/WEB-INF/web.xml", "root:tomcat", "0640"),
-                     find(ops, "QueueMetrics WEB-INF/web.xml").text)
+    assert re.search(installs("/var/lib/qm-ha/webapp-next/WEB-INF/web.xml", "root:tomcat", "0640"),
+                     find(ops, "Staged WAR's WEB-INF/web.xml").text)
     unpacked = (state_dir / "webapp" / "@fake/node-a" / "queuemetrics" / "WEB-INF" / "web.xml").read_text()
     assert f"jdbc:mysql://127.0.0.1:3306,{PEER_OF_A}:3306/queuemetrics?" in unpacked
     assert "libmariadb-java" not in all_commands(ops)
+
+
+def test_the_staged_wars_identity_is_written_after_its_files(state_dir, tmp_path):
+    war = make_war(tmp_path / "qm.war", **{"qm.jsp": "ok"})
+    ops = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=war)["node-a"]
+    names = [op.name for op in ops]
+    identity = names.index(next(n for n in names if "identity (written last)" in n))
+    for before in ("New WAR staged", "Staged WAR's file list", "Staged WAR's WEB-INF/web.xml"):
+        assert names.index(next(n for n in names if before in n)) < identity
+    assert find(ops, "identity \\(written last\\)").text.startswith(
+        f"upload /var/lib/qm-ha/webapp-next.id\nsha256:{hashlib.sha256(open(war, 'rb').read()).hexdigest()}\n")
+
+
+def test_node_a_swaps_first_and_node_b_waits_for_its_report(state_dir, tmp_path):
+    war = make_war(tmp_path / "qm.war", **{"qm.jsp": "ok"})
+    ops = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=war)
+    names = [op.name for op in ops["node-a"]]
+    swaps = [n for n in names if "swapped in" in n]
+    assert [s.split(" on ")[1].split(" ")[0] for s in swaps] == ["@fake/node-a", "@fake/node-b"]
+    a_on_a, b_on_a = (find(ops["node-a"], re.escape(s)) for s in swaps)
+    a_on_b, b_on_b = (find(ops["node-b"], re.escape(s)) for s in swaps)
+    assert a_on_a.commands and b_on_b.commands and not b_on_a.commands and not a_on_b.commands
+    # B's swap waits for A's report (A's swap waits for no one)
+    assert "SELECT war FROM `queuemetrics`.qmha_rollout WHERE node" in b_on_b.text and "@fake/node-a" in b_on_b.text
+    assert "SELECT war FROM" not in a_on_a.text
+    assert "systemctl stop tomcat10" in a_on_a.text and "systemctl start tomcat10" in a_on_a.text
+
+
+def test_a_node_running_the_war_stages_and_swaps_nothing(state_dir, tmp_path):
+    war = make_war(tmp_path / "qm.war", **{"qm.jsp": "ok"})
+    identity = f"sha256:{hashlib.sha256(open(war, 'rb').read()).hexdigest()}"
+    ops = run(app.configure, "debian12", state_dir, data={"qm_app_mode": "war", "qm_app_war": war},
+              responses={"webapp-next.id": f"staged={identity}\nrunning={identity}"})["node-a"]
+    assert not [op.name for op in ops if "Staged" in op.name or "staged" in op.name or "swapped" in op.name]
+    assert re.search(installs(f"{WEBAPP}/WEB-INF/web.xml", "root:tomcat", "0640"),
+                     find(ops, "QueueMetrics WEB-INF/web.xml").text)
 
 
 WEBAPP = "/var/lib/tomcat10/webapps/queuemetrics"
@@ -198,7 +234,7 @@ def stat_line(path, user="tomcat", group="tomcat", mode="-rw-r-----"):
 def test_war_settings_are_installed_once_then_left_to_queuemetrics(state_dir, tmp_path):
     war = make_war(tmp_path / "qm.war", **{"WEB-INF__configuration.properties": "a=1\n", "qm.jsp": "ok"})
     fresh = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=war)["node-a"]
-    assert "configuration.properties" not in find(fresh, "QueueMetrics webapp").text  # never synced from the WAR
+    assert "configuration.properties" not in find(fresh, "New WAR staged").text  # never synced from the WAR
     seed = find(fresh, "configuration.properties \\(installed once\\)").text
     assert f"upload {WEBAPP}/WEB-INF/configuration.properties" in seed and "chown tomcat:tomcat" in seed
     props = f"{WEBAPP}/WEB-INF/configuration.properties"
@@ -217,13 +253,14 @@ def test_war_settings_saved_by_root_are_given_back_to_tomcat(state_dir, tmp_path
 
 def test_a_new_war_removes_what_the_old_one_had_and_keeps_what_the_webapp_wrote(state_dir, tmp_path):
     war = make_war(tmp_path / "qm-v2.war", **{"qm.jsp": "v2", "WEB-INF__lib__qm-2.jar": "jar"})
-    ops = run(app.configure, "debian12", state_dir, data={"qm_app_mode": "war", "qm_app_war": war},
-              responses={"/var/lib/qm-ha/war-files": "WEB-INF/lib/qm-1.jar\nqm.jsp\nold.jsp"})["node-a"]
-    tracked = find(ops, "Files of an earlier WAR removed").text
-    assert f"rm -f {WEBAPP}/WEB-INF/lib/qm-1.jar" in tracked and f"rm -f {WEBAPP}/old.jsp" in tracked
-    assert f"rm -f {WEBAPP}/qm.jsp" not in tracked
-    assert "upload /var/lib/qm-ha/war-files\nWEB-INF/lib/qm-2.jar\nqm.jsp\n" in tracked
-    assert "rm -f" not in find(ops, "QueueMetrics webapp").text  # nothing else is deleted
+    ops = app_ops("debian12", state_dir, qm_app_mode="war", qm_app_war=war)["node-a"]
+    assert find(ops, "Staged WAR's file list").text.startswith(
+        "upload /var/lib/qm-ha/webapp-next.files\nWEB-INF/lib/qm-2.jar\nqm.jsp\n")
+    swap = find(ops, "swapped in on @fake/node-a").text
+    # the old WAR's files by the old list (never a file the webapp wrote), then the new list kept
+    assert f'while IFS= read -r f; do rm -f "{WEBAPP}/$f"; done < /var/lib/qm-ha/war-files' in swap
+    assert "cp /var/lib/qm-ha/webapp-next.files /var/lib/qm-ha/war-files" in swap
+    assert "rm -rf" not in swap
 
 
 def test_war_mode_without_a_war_stops_with_a_fix(state_dir):

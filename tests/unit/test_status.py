@@ -108,3 +108,9 @@ def test_a_floating_address_held_by_no_node_or_by_both_is_named():
     assert [p.split(" is ")[0] for p in status.floating_problems(lost)] == ["floating address 10.0.0.21"]
     both = {"node-a": {**base, "floating_held": ["10.0.0.21"]}, "node-b": {**base, "floating_held": ["10.0.0.21", "10.0.0.22"]}}
     assert "held by both nodes (node-a, node-b)" in status.floating_problems(both)[0]
+
+
+def test_a_roll_out_left_half_done_is_named_with_the_rerun():
+    b = healthy(war={"staged": "sha256:" + "b" * 64, "running": "sha256:" + "a" * 64, "pending": True})
+    [found] = status.problems({"node-a": healthy(), "node-b": b})
+    assert found.startswith("node-b: a new WAR is staged but not running") and "run the deploy again" in found

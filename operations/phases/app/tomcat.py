@@ -73,7 +73,7 @@ def server_xml(tomcat: Tomcat, node_address: str, peer_address: str, http_port: 
 
 def answers_command(http_port: int, seconds: int = START_WAIT_S) -> str:
     """Shell: wait (bounded) until this node's Tomcat serves the webapp (``sysup.jsp`` answers HTTP
-    200 on loopback), not merely until its port is bound (Tomcat binds it before deploying)."""
+    200 on loopback), not merely until its port is open."""
     request = f"GET /{paths.CONTEXT}/sysup.jsp HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
     return (f"(for i in $(seq {seconds}); do "
             f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{http_port} && printf \"{request}\" >&3 && "

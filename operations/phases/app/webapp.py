@@ -9,7 +9,8 @@ Install modes (``qm_app_mode``):
 + ``standin``: the small webapp in ``files/queuemetrics-standin/`` with the real one's contract
   (the lab uses it; the licensed QueueMetrics cannot be shipped);
 + ``war``: a QueueMetrics WAR file or unpacked directory on the control machine (``qm_app_war``),
-  unpacked here with its ``JDBC_URL`` set, then synced to the node;
+  unpacked here with its ``JDBC_URL`` set, staged on the node, then swapped in one node at a time
+  (``rolling``);
 + ``loway``: Loway's yum repository and package (EL only), with Loway's own Tomcat.
 
 Example:
@@ -31,7 +32,6 @@ from pathlib import Path
 from urllib.parse import quote_plus, urlencode
 from xml.sax.saxutils import escape
 
-from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
@@ -43,12 +43,13 @@ from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 from ... import paths
 from ...atomic import identity as file_identity
 from ...context import Run
-from ...facts.webapp import PARAM_SCRIPT, PYTHON, ContextParam
+from ...facts.webapp import PARAM_SCRIPT, PYTHON, ContextParam, StagedWebappPending
 from ...knobs import JDBC_DRIVERS
 from ...mariadb import PORT
 from ...platform import Platform, Tomcat, install_packages
 from ...render import render
 from ...secret_files import secret_file
+from . import rolling
 from .tomcat import AppConfigError
 
 DRIVERS = JDBC_DRIVERS
@@ -233,7 +234,7 @@ def context_param(path: str, param: str, value: str | None):
 
 
 @operation()
-def seeded_file(src: str, dest: str, user: str, group: str, mode: str):
+def seeded_file(src: str, dest: str, user: str, group: str, mode: str, create_remote_dir: bool = False):
     """DEST from SRC only while DEST is missing: once there, its content belongs to QueueMetrics and
     the sync and is never put back; only its owner and mode are kept as given, so the webapp can
     save it.
@@ -245,7 +246,8 @@ def seeded_file(src: str, dest: str, user: str, group: str, mode: str):
     """
     remote = host.get_fact(File, path=dest)
     if not remote:
-        yield from files.put._inner(src=src, dest=dest, user=user, group=group, mode=mode, create_remote_dir=False)
+        yield from files.put._inner(src=src, dest=dest, user=user, group=group, mode=mode,
+                                    create_remote_dir=create_remote_dir)
         return
     wrong_mode = remote["mode"] != ensure_mode_int(mode)
     wrong_owner = remote["user"] != user or remote["group"] != group
@@ -255,25 +257,6 @@ def seeded_file(src: str, dest: str, user: str, group: str, mode: str):
         yield chmod(dest, mode)
     if wrong_owner:
         yield chown(dest, user, group)
-
-
-@operation()
-def war_files_tracked(webapp: str, manifest: str, names: list[str]):
-    """Files the previous WAR had and this one has not are removed from WEBAPP; files the webapp
-    wrote itself were in no WAR and stay. MANIFEST (root-only) then lists NAMES, this WAR's files.
-
-    .. code:: python
-
-        war_files_tracked(webapp=".../webapps/queuemetrics", manifest="/var/lib/qm-ha/war-files",
-                          names=["index.jsp", "WEB-INF/lib/qm.jar"])
-    """
-    previous = host.get_fact(FileContents, path=manifest) or []
-    stale = sorted(set(previous) - set(names))
-    for name in stale:
-        yield StringCommand("rm", "-f", QuoteString(f"{webapp}/{name}"))
-    if list(previous) != list(names):
-        yield from files.put._inner(src=StringIO("".join(f"{n}\n" for n in names)), dest=manifest,
-                                    user="root", group="root", mode="600", create_remote_dir=False)
 
 
 @operation()
@@ -320,26 +303,36 @@ def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str], licence: str
 
 
 def war(tomcat: Tomcat, webapp: str, url: str, hide: list[str], run: Run, licence: str | None) -> list:
-    """The customer's WAR, unpacked on this machine with URL (and LICENCE) set, synced to WEBAPP."""
+    """The customer's WAR, unpacked on this machine with URL (and LICENCE) set, rolled out to WEBAPP:
+    staged on both nodes, then swapped in one node at a time (``rolling``). The operations a
+    Tomcat restart follows: the web.xml, when the WAR itself is the one running."""
     source = run.knobs.qm_app_war
     if not source:
         raise AppConfigError("qm_app_mode is 'war' but qm_app_war is not set; point it at the "
                              "QueueMetrics WAR file or unpacked directory on this machine")
     unpacked = unpack_war(Path(source), paths.control_webapp(run.control_dir, host.name), url,
                           {LICENCE_PARAM: licence} if licence else {})
-    # web.xml (it holds the database password) apart, so that --diff masks the password; the
-    # settings apart too: installed once, then QueueMetrics' and the sync's
-    changed = [files.sync(name="QueueMetrics webapp", src=str(unpacked), dest=webapp, user="root",
-                          group=tomcat.user, mode="0640", dir_mode="0755", delete=False, exclude=list(WAR_APART)),
-               war_files_tracked(name="Files of an earlier WAR removed (the webapp's own kept)", webapp=webapp,
-                                 manifest=paths.WAR_MANIFEST, names=war_names(unpacked)),
-               secret_file(name="QueueMetrics WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/{WEB_XML}",
-                           content=(unpacked / WEB_XML).read_text(), secrets=hide,
-                           user="root", group=tomcat.user, mode="0640")]
+    identity = rolling.war_identity(Path(source).expanduser())
+    state = host.get_fact(StagedWebappPending)
+    plan = rolling.war_plan(identity, state["staged"], state["running"])
+    web_xml = (unpacked / WEB_XML).read_text()
+    # the settings: installed once (before the first start), then QueueMetrics' and the sync's
     if (unpacked / PROPERTIES).exists():
         seeded_file(name=f"QueueMetrics {PROPERTIES} (installed once)", src=str(unpacked / PROPERTIES),
-                    dest=f"{webapp}/{PROPERTIES}", user=tomcat.user, group=tomcat.user, mode=paths.PROPERTIES_MODE)
-    return changed
+                    dest=f"{webapp}/{PROPERTIES}", user=tomcat.user, group=tomcat.user, mode=paths.PROPERTIES_MODE,
+                    create_remote_dir=True)
+    if plan == rolling.NOTHING:
+        # web.xml (it holds the database password) apart, so that --diff masks the password
+        return [secret_file(name="QueueMetrics WEB-INF/web.xml (JDBC_URL)", path=f"{webapp}/{WEB_XML}",
+                            content=web_xml, secrets=hide, user="root", group=tomcat.user, mode="0640")]
+    rolling.stage(tomcat, unpacked, war_names(unpacked), identity, state["staged"], web_xml, hide, list(WAR_APART))
+    order = rolling.roll_order(n.host_name for n in run.cluster.nodes)
+    for node in order:  # one operation per node, in this order: node A's swap runs before node B's
+        rolling.swap(name=f"New WAR swapped in on {node} (one node at a time)", node=node, me=host.name,
+                     command=rolling.swap_command(tomcat.service, webapp, identity, run.knobs.qm_tomcat_http_port,
+                                                  run.platform.db_client, run.knobs.qm_db_name, node,
+                                                  rolling.waits_for(node, order)))
+    return []
 
 
 def loway_package(p: Platform, repo_url: str) -> list:
