@@ -80,6 +80,9 @@ class SELinux:
     #: booleans turned on persistently, where the policy has them: nginx connecting to Tomcat
     #: (its own and the peer's), Tomcat connecting to the databases
     booleans: tuple[str, ...]
+    #: TCP ports the targeted policy lets nginx (httpd_t) listen on: http_port_t's (8081, say, is
+    #: transproxy_port_t, which nginx may not bind)
+    web_ports: tuple[int, ...] = (80, 81, 443, 488, 8008, 8009, 8443, 9000)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ qm_tomcat_https_port = 8443     # Tomcat's HTTPS connector on the node address (
 qm_tomcat_xmx = "512m"          # Tomcat's JVM heap (-Xmx); without it the JVM takes a quarter of the RAM
 
 # --- web server (nginx, TLS, local Tomcat first and the peer's as backup) ---
-qm_web_peer_hop_port = 8081     # loopback port of nginx's hop to the peer's Tomcat over TLS
+qm_web_peer_hop_port = 8008     # loopback port of nginx's hop to the peer's Tomcat over TLS (SELinux: an http_port_t port)
 qm_web_connect_timeout_s = 1    # how long nginx waits to connect to a Tomcat before the next one
 qm_web_read_timeout_s = 300     # how long nginx waits for an answer (a hung Tomcat costs this); above the longest report
 qm_hsts_max_age = 31536000      # Strict-Transport-Security max-age in seconds (0 turns HSTS off in browsers)

@@ -31,6 +31,7 @@ from ..certificates import CertificateError
 from ..context import Run, for_host, knobs_of, per_run
 from ..elevated import as_inventory_says
 from ..facts.mariadb import MariadbServer
+from ..facts.selinux import SELinuxMode
 from ..facts.system import (AddressAnswers, CommandSucceeds, EpochTime, FreeMiB, ResolvedAddresses, RootFilesystem,
                              SshClientAddress, TcpReachable, UrlAnswers)
 from ..knobs import connection
@@ -123,6 +124,31 @@ def check_app_mode(h) -> list[Finding]:
     except AppConfigError as exc:
         found.append(Finding(h.name, "qm_app_mode", str(exc).partition("; ")[0], str(exc).partition("; ")[2]))
     return found
+
+
+def selinux_refused_ports(platform, ports: list[int]) -> list[int]:
+    """PORTS nginx must listen on that the platform's SELinux policy does not let it bind (none where
+    the platform has no SELinux).
+
+    >>> selinux_refused_ports(PLATFORMS["el7"], [443, 8081])
+    [8081]
+    """
+    if platform is None or platform.selinux is None:
+        return []
+    return [port for port in ports if port not in platform.selinux.web_ports]
+
+
+def check_selinux_ports(h) -> list[Finding]:
+    """nginx's own ports are ones an enforcing SELinux lets it listen on (its hop to the peer's Tomcat
+    is a knob); on a node where SELinux is disabled nothing is refused."""
+    run = for_host(h)
+    refused = selinux_refused_ports(run.platform, [run.knobs.qm_web_peer_hop_port])
+    if not refused or h.get_fact(SELinuxMode) == "disabled":
+        return []
+    allowed = ", ".join(str(p) for p in run.platform.selinux.web_ports)
+    return [Finding(h.name, "qm_web_peer_hop_port", f"SELinux does not let nginx listen on port {refused[0]} "
+                    "(not an http_port_t port)", f"set qm_web_peer_hop_port to a free one of {allowed}, or label it "
+                    f"first: semanage port -a -t http_port_t -p tcp {refused[0]} (-m where it has a type already)")]
 
 
 def check_whole_cluster() -> list[Finding]:
@@ -429,6 +455,7 @@ def findings(run: Run) -> list[Finding]:
         peer = next(n for n in cluster.nodes if n is not node)
         result += check_os(h)
         result += check_app_mode(h)
+        result += check_selinux_ports(h)
         result += check_semi_sync(h)
         result += check_root(h)
         result += check_interface(h, node)

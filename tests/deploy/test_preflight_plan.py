@@ -274,3 +274,14 @@ def test_a_mirror_knob_on_a_platform_whose_repositories_the_deploy_leaves_alone_
 
     message = refused(fixture_for("debian12"), tmp_path, qm_package_mirror="https://deb.example.com/debian")
     assert "qm_package_mirror is set, but the deploy leaves Debian 12's repositories as the node has them" in message
+
+
+def test_a_hop_port_selinux_keeps_nginx_off_is_refused_with_the_ports_it_allows(el7, tmp_path):
+    message = refused(el7, tmp_path, qm_web_peer_hop_port=8081)
+    assert "@fake/node-a: qm_web_peer_hop_port: SELinux does not let nginx listen on port 8081" in message
+    assert "8008" in message and "semanage port -a -t http_port_t -p tcp 8081" in message
+
+
+def test_the_same_hop_port_passes_where_selinux_is_disabled(el7, tmp_path):
+    disabled = set_response(set_response(el7, "node-a", "getenforce", "Disabled"), "node-b", "getenforce", "Disabled")
+    assert plan(disabled, tmp_path, qm_web_peer_hop_port=8081)["node-a"]

@@ -20,7 +20,7 @@ def test_ssh_and_web_answer_the_client(lab, port):
         assert connect(lab, lab.client, node["address"], port) == OPEN
 
 
-@pytest.mark.parametrize("port", [3306, 8080, 8081, 8443])
+@pytest.mark.parametrize("port", [3306, 8080, 8008, 8443])
 def test_database_and_tomcat_ports_are_dropped_for_the_client(lab, port):
     for node in lab.nodes.values():
         assert connect(lab, lab.client, node["address"], port) == FILTERED

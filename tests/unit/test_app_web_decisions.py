@@ -246,13 +246,13 @@ def test_upstream_local_tomcat_first_then_hop_as_backup():
     upstream = block(render(A), r"upstream qmha_tomcat")
     servers = re.findall(r"^\s*server\s+(.+);", upstream, re.M)
     assert servers[0].startswith("127.0.0.1:8080 ")
-    assert servers[1] == "127.0.0.1:8081 backup"
+    assert servers[1] == "127.0.0.1:8008 backup"
     assert re.search(r"^\s*zone qmha_tomcat \d+k;", upstream, re.M)
 
 
 @pytest.mark.parametrize("me, peer", [(A, B), (B, A)])
 def test_hop_goes_to_the_peers_tomcat_over_verified_tls(me, peer):
-    hop = block(render(me), r"server\s*\{\s*listen 127\.0\.0\.1:8081;")
+    hop = block(render(me), r"server\s*\{\s*listen 127\.0\.0\.1:8008;")
     assert f"proxy_pass https://{peer.address}:8443;" in hop
     assert "proxy_ssl_verify on;" in hop
     assert f"proxy_ssl_name {peer.fqdn};" in hop

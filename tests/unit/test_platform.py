@@ -152,3 +152,10 @@ def test_the_node_packages_leave_out_the_jdbc_driver_outside_the_stand_in_and_se
     packages = node_packages(p, p.tomcat, "war", False, False)
     assert not set(p.jdbc_packages) & set(packages) and not set(p.selinux.packages) & set(packages)
     assert "keepalived" not in packages and "nginx" not in packages and "epel-release" in packages
+
+
+def test_selinux_lets_nginx_listen_on_the_default_hop_port_and_not_on_8081():
+    from operations.phases.preflight import selinux_refused_ports
+    assert selinux_refused_ports(PLATFORMS["el9"], [8008, 443]) == []
+    assert selinux_refused_ports(PLATFORMS["el7"], [8081]) == [8081]  # transproxy_port_t
+    assert selinux_refused_ports(PLATFORMS["debian12"], [8081]) == []  # no SELinux
