@@ -5,7 +5,8 @@
 
 Phases run in the seed's order; preflight checks every requirement on both nodes before any
 phase changes anything. Each phase gets the run context: the cluster, this node and its peer,
-the platform row, the knobs, the secrets and the TLS material, built once per run.
+the platform row, the knobs, the secrets and the TLS material, built once per run. What the run
+read of each node is remembered there, to be read in one command next time (``operations.prefetch``).
 """
 
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import context  # noqa: E402
+from operations import context, prefetch  # noqa: E402
 from operations.phases import (app, backup, base, database, firewall, floating, preflight, replication,  # noqa: E402
                                selinux, sync, tls, web)
 
@@ -31,3 +32,4 @@ floating.configure(run)
 sync.configure(run)
 selinux.configure(run)
 firewall.configure(run)
+prefetch.remember_facts(name="Facts to read ahead next run")

@@ -35,7 +35,12 @@ def per_run(key: Any, make: Callable[[], Any]) -> Any:
     if not ctx_state.isset():
         return make()
     with _LOCK:
-        memo = _MEMO.setdefault(ctx_state.get(), {})
+        memo, locks = _MEMO.setdefault(ctx_state.get(), ({}, {}))
+        if key in memo:
+            return memo[key]
+        lock = locks.setdefault(key, RLock())
+    # one lock a key: a value made over SSH for one node does not hold up the other node
+    with lock:
         if key not in memo:
             memo[key] = make()
         return memo[key]

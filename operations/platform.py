@@ -1,7 +1,7 @@
 """One row per supported release: package names, service names and paths.
 
 Everything that differs between the releases (CentOS/RHEL 7, the EL 8 and EL 9 rebuilds, Debian 12 and 13)
-lives in ``PLATFORMS``; operations ask ``for_distribution(host.get_fact(LinuxDistribution))`` for the
+lives in ``PLATFORMS``; operations ask ``for_distribution(node_fact(host, LinuxDistribution))`` for the
 row and never branch on the OS themselves. A release is written as the row it follows with what
 differs (``dataclasses.replace``): EL 8 as EL 7, EL 9 as EL 8,
 Debian 13 as Debian 12.
@@ -14,7 +14,7 @@ Example:
     from pyinfra.facts.server import LinuxDistribution
     from operations.platform import for_distribution
 
-    p = for_distribution(host.get_fact(LinuxDistribution))
+    p = for_distribution(node_fact(host, LinuxDistribution))
     p.services["chrony"]   # "chronyd" on EL, "chrony" on Debian 12
     supported_text()       # "EL: CentOS/RHEL 7, ...; Debian: Debian 12"
 """
@@ -32,6 +32,7 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, dnf, yum
 
 from .memo import per_run
+from .prefetch import node_fact
 
 
 @dataclass(frozen=True)
@@ -426,7 +427,7 @@ def platform_of(h) -> Platform:
 
         p = platform_of(host)
     """
-    return for_distribution(per_run(("distribution", h.name), lambda: h.get_fact(LinuxDistribution)))
+    return for_distribution(per_run(("distribution", h.name), lambda: node_fact(h, LinuxDistribution)))
 
 
 @operation()
@@ -442,7 +443,7 @@ def packages_installed(manager: str, packages: list[str], package_args: dict, pl
     if planned:
         host.noop(f"{', '.join(packages)} in the node's package transaction")
         return
-    installed = host.get_fact({"apt": DebPackages, "yum": RpmPackages, "dnf": RpmPackages}[manager]) or {}
+    installed = node_fact(host, {"apt": DebPackages, "yum": RpmPackages, "dnf": RpmPackages}[manager]) or {}
     if all(name in installed for name in packages):
         host.noop(f"{', '.join(packages)} installed")
         return

@@ -33,8 +33,8 @@ def render(template: str, **values) -> str:
 
 
 def config_file(template: str, dest: str, values: dict | None = None, **put_args):
-    """The file DEST holds TEMPLATE rendered with VALUES (``files.put`` does the rest: PUT_ARGS such
-    as name, user, group, mode; ``--diff`` shows the change line by line).
+    """The file DEST holds TEMPLATE rendered with VALUES (``managed.put`` does the rest: PUT_ARGS such
+    as name, user, group, mode; nothing to do costs no command, ``--diff`` shows a change line by line).
 
     .. code:: python
 
@@ -43,6 +43,6 @@ def config_file(template: str, dest: str, values: dict | None = None, **put_args
     """
     from io import StringIO
 
-    from pyinfra.operations import files
+    from .managed import put
 
-    return files.put(src=StringIO(render(template, **(values or {}))), dest=dest, **put_args)
+    return put(src=StringIO(render(template, **(values or {}))), dest=dest, **put_args)

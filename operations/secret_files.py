@@ -31,6 +31,7 @@ from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int, generate_color_diff
 
 from . import paths
+from .prefetch import node_fact
 
 MASK = "*MASKED*"
 #: root-only directory on the node where a secret file is staged before it is installed
@@ -72,8 +73,8 @@ def secret_file(path: str, content: str, secrets: Iterable[str] = (), mode: str 
     owner in one step, so it is never readable by others, not even for a moment.
     """
     secrets = list(secrets)
-    remote = host.get_fact(File, path=path)
-    if remote and host.get_fact(Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest():
+    remote = node_fact(host, File, path=path)
+    if remote and node_fact(host, Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest():
         if remote["mode"] != ensure_mode_int(mode):
             yield chmod(path, mode)
         if remote["user"] != user or remote["group"] != group:

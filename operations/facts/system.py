@@ -267,3 +267,52 @@ class LoginMethods(FactBase):
             # passwd -S: P (usable password), L (locked), NP (none); "PS" on EL
             "has_password": any(line.strip() in ("P", "PS") for line in sections.get("password", [])),
         }
+
+
+class LocalUser(FactBase):
+    """A local account: its home, shell and the groups it is in (primary first), or None.
+
+    One account, where pyinfra's ``Users`` lists every account's groups (0.4 s on a small node).
+
+    .. code:: python
+
+        host.get_fact(LocalUser, user="qmha-sync")
+        # {"home": "/var/lib/qm-ha/sync", "shell": "/bin/sh", "groups": ["qmha-sync", "tomcat"]}
+    """
+
+    def command(self, user: str) -> StringCommand:
+        return StringCommand("getent", "passwd", QuoteString(user), "&&", "id", "-nG", QuoteString(user))
+
+    def process(self, output) -> dict | None:
+        fields = output[0].split(":") if output else []
+        if len(fields) < 7:
+            return None
+        return {"home": fields[5], "shell": fields[6], "groups": (output[1] if len(output) > 1 else "").split()}
+
+
+class UnitState(FactBase):
+    """Whether a systemd UNIT is active and enabled, read in one ``systemctl show`` (the states
+    pyinfra's ``SystemdStatus`` and ``SystemdEnabled`` count as such).
+
+    .. code:: python
+
+        host.get_fact(UnitState, unit="nginx.service")     # {"active": True, "enabled": True}
+    """
+
+    ACTIVE = ("running", "waiting", "exited", "listening", "mounted")
+    ENABLED = ("enabled", "static")
+
+    def requires_command(self, unit: str) -> str:
+        return "systemctl"
+
+    def command(self, unit: str) -> StringCommand:
+        return StringCommand("systemctl", "show", "--property", "SubState", "--property", "UnitFileState",
+                             QuoteString(unit))
+
+    @staticmethod
+    def default() -> dict:
+        return {"active": False, "enabled": False}
+
+    def process(self, output) -> dict:
+        values = dict(line.strip().partition("=")[::2] for line in output if "=" in line)
+        return {"active": values.get("SubState") in self.ACTIVE, "enabled": values.get("UnitFileState") in self.ENABLED}

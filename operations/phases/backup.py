@@ -24,11 +24,12 @@ from pyinfra.api import deploy
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
-from .. import paths
+from .. import managed, paths
 from ..context import Run
 from ..facts.mariadb import MariadbServer
 from ..mariadb import capabilities
 from ..render import config_file
+from ..prefetch import node_fact
 
 TIMER = "qmha-backup.timer"
 
@@ -46,7 +47,7 @@ def configure(run: Run):
     from pyinfra import host
 
     p = run.platform
-    caps = capabilities(host.get_fact(MariadbServer, client=p.db_client), p)
+    caps = capabilities(node_fact(host, MariadbServer, client=p.db_client), p)
     config_file("backup/qmha-backup.sh.j2", paths.BACKUP_SCRIPT, script_values(run, caps.gtid),
                 name=paths.BACKUP_SCRIPT, user="root", group="root", mode="0700", create_remote_dir=False)
     units = [
@@ -57,6 +58,5 @@ def configure(run: Run):
                     name=TIMER, user="root", group="root", mode="0644", create_remote_dir=False),
     ]
     systemd.daemon_reload(name="systemd reads the backup units", _if=any_changed(*units))
-    systemd.service(name=f"{TIMER} enabled", service=TIMER, running=True, enabled=True, restarted=True,
-                    _if=any_changed(*units))
-    systemd.service(name=f"{TIMER} running", service=TIMER, running=True, enabled=True)
+    managed.systemctl(name=f"{TIMER} enabled", service=TIMER, command="restart", _if=any_changed(*units))
+    managed.service(name=f"{TIMER} running", service=TIMER, running=True, enabled=True)

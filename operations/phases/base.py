@@ -18,15 +18,16 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
-from .. import paths
+from .. import managed, paths
 from ..context import Run
 from ..facts.selinux import SELinuxMode
 from ..facts.system import ContainerType
 from ..platform import PackageSource, Platform, Tomcat, install_packages
 from ..render import config_file
+from ..prefetch import node_fact
 from .app.tomcat import tomcat_for
 from .floating import PACKAGE as KEEPALIVED
 
@@ -38,15 +39,15 @@ def chrony_options(p: Platform, in_container: bool) -> str:
 
 @deploy("Hostname and /etc/hosts")
 def names(run: Run):
-    server.hostname(name="Set the hostname", hostname=run.me.short_name)
+    managed.hostname(name="Set the hostname", hostname=run.me.short_name)
     for node in run.cluster.nodes:
-        server.etc_hosts(name=f"{node.fqdn} in /etc/hosts", ip=node.address, hostnames=[node.fqdn, node.short_name])
+        managed.etc_hosts(name=f"{node.fqdn} in /etc/hosts", ip=node.address, hostnames=[node.fqdn, node.short_name])
 
 
 @deploy("Time sync (chrony)")
 def time_sync(run: Run):
     p = run.platform
-    in_container = host.get_fact(ContainerType) is not None
+    in_container = node_fact(host, ContainerType) is not None
     unit = p.services["chrony"]
     options = config_file(
         "chrony/daemon-options.j2", p.chrony_options_file,
@@ -69,9 +70,9 @@ def time_sync(run: Run):
             name="chrony time sources",
             create_remote_dir=False,  # the chrony package's
         ))
-    systemd.service(name="Restart chrony after a change", service=unit, restarted=True,
-                    daemon_reload=True, _if=any_changed(*changed))
-    systemd.service(name="chrony enabled and running", service=unit, running=True, enabled=True)
+    managed.systemctl(name="Restart chrony after a change", service=unit, command="try-restart",
+                      daemon_reload=True, _if=any_changed(*changed))
+    managed.service(name="chrony enabled and running", service=unit, running=True, enabled=True)
 
 
 @deploy("SSH login policy")
@@ -132,13 +133,13 @@ def configure(run: Run):
                     user="root", group="root", mode="0644", create_remote_dir=False)
     names(run)
     for folder in (paths.ETC, paths.STATE):
-        files.directory(name=folder, path=folder, user="root", group="root", mode="0755")
+        managed.directory(name=folder, path=folder, user="root", group="root", mode="0755")
     tomcat = tomcat_for(p, run.knobs.qm_app_mode)
-    selinux_on = p.selinux is not None and host.get_fact(SELinuxMode) != "disabled"
+    selinux_on = p.selinux is not None and node_fact(host, SELinuxMode) != "disabled"
     install_packages(p, node_packages(p, tomcat, run.knobs.qm_app_mode, bool(run.knobs.qm_floating_addresses),
                                       selinux_on), name="The node's packages (one transaction)")
     time_sync(run)
     for role in ("ssh", "cron"):
-        systemd.service(name=f"{p.services[role]} enabled and running", service=p.services[role],
+        managed.service(name=f"{p.services[role]} enabled and running", service=p.services[role],
                         running=True, enabled=True)
     ssh_policy(run)

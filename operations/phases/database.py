@@ -53,18 +53,19 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import StringCommand, deploy, operation
-from pyinfra.facts.server import Users
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
-from .. import paths
+from .. import managed, paths
 from ..context import Run
 from ..facts.mariadb import DatabaseAccounts, MariadbServer
+from ..facts.system import LocalUser
 from ..mariadb import (NET_TIMEOUT_S, OS_USER, PORT, Capabilities, account_statements, capabilities, desired_accounts,
                        native_password_hash, root_statements, run_sql)
 from ..platform import Platform, install_packages
 from ..render import config_file, render
 from ..secret_files import secret_file
+from ..prefetch import node_fact
 from . import rebuild
 from .tls import GROUP
 
@@ -115,7 +116,7 @@ def server_settings(node_index: int, address: str, caps: Capabilities, expire_lo
 def root_secured(platform: Platform, root_password: str):
     """Root as the platform wants it (see ``mariadb.root_statements``); on password platforms the
     root password is ROOT_PASSWORD (the cluster secret), kept for root in /root/.my.cnf."""
-    state = host.get_fact(DatabaseAccounts, database="mysql", client=platform.db_client)
+    state = node_fact(host, DatabaseAccounts, database="mysql", client=platform.db_client)
     statements = root_statements(state, platform, native_password_hash(root_password))
     if statements:
         yield from run_sql(statements, platform.db_client, "root")
@@ -128,7 +129,7 @@ def accounts(platform: Platform, database: str, app_user: str, app_password: str
     the replication and seed accounts for the peer only; the peer's accounts REQUIRE SSL. No
     command when all are in place."""
     desired = desired_accounts(app_user, app_password, repl_password, seed_password, peer_address)
-    state = host.get_fact(DatabaseAccounts, database=database, client=platform.db_client)
+    state = node_fact(host, DatabaseAccounts, database=database, client=platform.db_client)
     statements = account_statements(state, desired, database, charset)
     if statements:
         yield from run_sql(statements, platform.db_client, "accounts")
@@ -137,8 +138,7 @@ def accounts(platform: Platform, database: str, app_user: str, app_password: str
 @operation()
 def user_in_group(user: str, group: str):
     """Add USER (made by a package earlier in this run) to GROUP; nothing when already a member."""
-    users = host.get_fact(Users)
-    if group in (users.get(user) or {}).get("groups", []):
+    if group in (node_fact(host, LocalUser, user=user) or {}).get("groups", []):
         return
     yield StringCommand(f"usermod -a -G {group} {user}")
 
@@ -160,9 +160,10 @@ def watchdog(run: Run) -> None:
                        user="root", group="root", mode="0644", create_remote_dir=False)
     systemd.daemon_reload(name="systemd reads the database units", _if=any_changed(drop_in, unit))
     on = k.qm_db_watchdog_s > 0 or k.qm_db_min_free_mb > 0
-    systemd.service(name=f"{WATCHDOG} restarted after a change", service=WATCHDOG, running=on, enabled=on,
-                    restarted=on, _if=any_changed(script, unit))
-    systemd.service(name=f"{WATCHDOG} {'running' if on else 'off'}", service=WATCHDOG, running=on, enabled=on)
+    if on:
+        managed.systemctl(name=f"{WATCHDOG} restarted after a change", service=WATCHDOG, command="restart",
+                          _if=any_changed(script, unit))
+    managed.service(name=f"{WATCHDOG} {'running' if on else 'off'}", service=WATCHDOG, running=on, enabled=on)
 
 
 @deploy("Database (MariaDB)")
@@ -171,12 +172,12 @@ def configure(run: Run, tls_files: list = ()):
     MariaDB restarts (one node at a time) when its settings or the TLS files (TLS_FILES, the
     operations of ``tls.configure``) change: it reads its certificate only when it starts."""
     p, k, secrets = run.platform, run.knobs, run.secrets
-    caps = capabilities(host.get_fact(MariadbServer, client=p.db_client), p)
+    caps = capabilities(node_fact(host, MariadbServer, client=p.db_client), p)
 
     copy_tools = p.db_physical_copy.packages if p.db_physical_copy else ()
     installed = install_packages(p, (*p.db_packages, *copy_tools), name="MariaDB packages")
     in_group = user_in_group(name=f"{OS_USER} may read the TLS key", user=OS_USER, group=GROUP)
-    files.directory(name=paths.SQL_DIR, path=paths.SQL_DIR, user="root", group="root", mode="0700")
+    managed.directory(name=paths.SQL_DIR, path=paths.SQL_DIR, user="root", group="root", mode="0700")
     config = config_file(
         "mariadb/60-qmha.cnf.j2", f"{p.db_config_dir}/60-qmha.cnf",
         server_settings(run.index, run.me.address, caps, k.qm_db_expire_logs_days,
@@ -185,14 +186,14 @@ def configure(run: Run, tls_files: list = ()):
         user="root", group="root", mode="0644", create_remote_dir=False,  # the package's
     )
     sockets_off = [
-        systemd.service(name=f"{unit} off (it would listen on every address)", service=unit,
+        managed.service(name=f"{unit} off (it would listen on every address)", service=unit,
                         running=False, enabled=False)
         for unit in p.db_socket_units
     ]
     # one node at a time: the app always has a database to fail over to
-    systemd.service(name="Restart MariaDB after a change", service=p.db_service, restarted=True,
-                    _if=any_changed(installed, in_group, config, *sockets_off, *tls_files), _serial=True)
-    systemd.service(name="MariaDB enabled and running", service=p.db_service, running=True, enabled=True)
+    managed.systemctl(name="Restart MariaDB after a change", service=p.db_service, command="try-restart",
+                      _if=any_changed(installed, in_group, config, *sockets_off, *tls_files), _serial=True)
+    managed.service(name="MariaDB enabled and running", service=p.db_service, running=True, enabled=True)
     watchdog(run)
 
     root_secured(name="MariaDB root secured", platform=p, root_password=secrets["db_root_password"])

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import StringCommand, deploy, operation
-from pyinfra.operations import server, systemd
+from pyinfra.operations import server
 
-from .. import mariadb, paths
+from .. import managed, mariadb, paths
 from ..context import Run
 from ..facts.firewall import FirewalldDefaultZone
 from ..platform import install_packages
 from ..render import config_file
+from ..prefetch import node_fact
 
 ZONE = "qmha"
 ZONE_FILE = f"/etc/firewalld/zones/{ZONE}.xml"
@@ -60,7 +61,7 @@ def firewalld_default_zone(zone: str):
 
         firewalld_default_zone(zone="qmha")
     """
-    if host.get_fact(FirewalldDefaultZone) == zone:
+    if node_fact(host, FirewalldDefaultZone) == zone:
         host.noop(f"firewalld's default zone is {zone}")
         return
     yield StringCommand("firewall-cmd", f"--set-default-zone={zone}")
@@ -70,7 +71,7 @@ def with_firewalld(rules: dict) -> None:
     """The envelope as a zone file of the project's own, made firewalld's default zone. A whole file,
     not firewall-cmd edits, so the first run already leaves nothing else open (firewalld's defaults
     are not known before firewalld is installed) and a re-run compares one file."""
-    systemd.service(name="firewalld enabled and running", service="firewalld", running=True, enabled=True)
+    managed.service(name="firewalld enabled and running", service="firewalld", running=True, enabled=True)
     zone = config_file("firewall/firewalld-zone.xml.j2", ZONE_FILE, rules, name=ZONE_FILE,
                        user="root", group="root", mode="644", create_remote_dir=True)
     server.shell(name="firewalld: load the changed zone", commands=["firewall-cmd --reload"],
@@ -84,9 +85,9 @@ def with_nftables(rules: dict) -> None:
                         create_remote_dir=False)  # paths.ETC: made by the base phase
     unit = config_file("firewall/qmha-firewall.service.j2", "/etc/systemd/system/qmha-firewall.service",
                        {"rules": rules_file}, name="qmha-firewall.service", create_remote_dir=False)
-    systemd.service(name="Load the changed rules", service="qmha-firewall", running=True, enabled=True,
-                    reloaded=True, daemon_reload=True, _if=lambda: table.did_change() or unit.did_change())
-    systemd.service(name="qmha-firewall enabled and loaded", service="qmha-firewall", running=True, enabled=True)
+    managed.systemctl(name="Load the changed rules", service="qmha-firewall", command="reload-or-restart",
+                      daemon_reload=True, _if=lambda: table.did_change() or unit.did_change())
+    managed.service(name="qmha-firewall enabled and loaded", service="qmha-firewall", running=True, enabled=True)
 
 
 BACKENDS = {"firewalld": with_firewalld, "nftables": with_nftables}

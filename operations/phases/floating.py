@@ -15,15 +15,15 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.hardware import NetworkDevices
-from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import files, systemd
+
 from pyinfra.operations.util import any_changed
 
-from .. import floating, paths
+from .. import floating, managed, paths
 from ..context import Run
 from ..platform import install_packages
 from ..render import config_file, render
 from ..secret_files import secret_file
+from ..prefetch import node_fact
 
 PACKAGE = "keepalived"
 SERVICE = "keepalived.service"
@@ -31,7 +31,7 @@ SERVICE = "keepalived.service"
 
 def prefix_length(interface: str) -> int:
     """The mask of this node's address on INTERFACE (the floating addresses share its subnet)."""
-    device = host.get_fact(NetworkDevices).get(interface) or {}
+    device = node_fact(host, NetworkDevices).get(interface) or {}
     return int((device.get("ipv4") or {}).get("mask_bits") or 24)
 
 
@@ -53,9 +53,8 @@ def configure(run: Run):
     addresses, a keepalived left from an earlier run stopped and disabled."""
     k = run.knobs
     if not k.qm_floating_addresses:
-        if (host.get_fact(SystemdStatus) or {}).get(SERVICE):
-            systemd.service(name=f"{SERVICE} off (no floating addresses)", service=SERVICE, running=False,
-                            enabled=False)
+        managed.service(name=f"{SERVICE} off (no floating addresses)", service=SERVICE, running=False,
+                        enabled=False)
         return
     installed = install_packages(run.platform, (PACKAGE,), name="keepalived package")
     check = config_file("keepalived/qmha-web-check.sh.j2", paths.WEB_CHECK_SCRIPT,
@@ -63,9 +62,9 @@ def configure(run: Run):
                          "context": paths.CONTEXT},
                         name=paths.WEB_CHECK_SCRIPT, user="root", group="root", mode="0700", create_remote_dir=False)
     password = floating.vrrp_password(run.secrets["vrrp_password"])
-    files.directory(name="/etc/keepalived", path="/etc/keepalived", user="root", group="root", mode="0755")
+    managed.directory(name="/etc/keepalived", path="/etc/keepalived", user="root", group="root", mode="0755")
     conf = secret_file(name=paths.KEEPALIVED_CONF, path=paths.KEEPALIVED_CONF,
                        content=keepalived_conf(run, prefix_length(k.qm_interface), password), secrets=[password])
-    systemd.service(name=f"Restart {SERVICE} after a change", service=SERVICE, running=True, enabled=True,
-                    restarted=True, _if=any_changed(installed, check, conf))
-    systemd.service(name=f"{SERVICE} running", service=SERVICE, running=True, enabled=True)
+    managed.systemctl(name=f"Restart {SERVICE} after a change", service=SERVICE, command="restart",
+                      _if=any_changed(installed, check, conf))
+    managed.service(name=f"{SERVICE} running", service=SERVICE, running=True, enabled=True)

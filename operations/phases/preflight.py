@@ -37,6 +37,7 @@ from ..facts.system import (AddressAnswers, CommandSucceeds, EpochTime, FreeMiB,
 from ..knobs import connection
 from ..mariadb import capabilities
 from ..platform import UnsupportedPlatform, platform_of
+from ..prefetch import node_fact
 from .app.tomcat import AppConfigError, tomcat_for
 from .app.webapp import licence_env, licence_key
 
@@ -84,7 +85,7 @@ def check_semi_sync(h) -> list[Finding]:
     run = for_host(h)
     if run.platform is None or not run.knobs.qm_db_semi_sync:
         return []
-    caps = capabilities(h.get_fact(MariadbServer, client=run.platform.db_client), run.platform)
+    caps = capabilities(node_fact(h, MariadbServer, client=run.platform.db_client), run.platform)
     version = ".".join(map(str, caps.version))
     if caps.semi_sync:
         return [Finding(h.name, "semi-synchronous replication", f"on, in a two-node ring: with MariaDB 10.11 it "
@@ -143,7 +144,7 @@ def check_selinux_ports(h) -> list[Finding]:
     is a knob); on a node where SELinux is disabled nothing is refused."""
     run = for_host(h)
     refused = selinux_refused_ports(run.platform, [run.knobs.qm_web_peer_hop_port])
-    if not refused or h.get_fact(SELinuxMode) == "disabled":
+    if not refused or node_fact(h, SELinuxMode) == "disabled":
         return []
     allowed = ", ".join(str(p) for p in run.platform.selinux.web_ports)
     return [Finding(h.name, "qm_web_peer_hop_port", f"SELinux does not let nginx listen on port {refused[0]} "
@@ -194,7 +195,7 @@ def check_elevation(h) -> list[Finding]:
 
 
 def check_root(h) -> list[Finding]:
-    user = h.get_fact(User)
+    user = node_fact(h, User)
     if user == "root":
         return []
     return [Finding(h.name, "root access", f"commands run as {user!r}, not root",
@@ -204,7 +205,7 @@ def check_root(h) -> list[Finding]:
 
 def check_interface(h, node) -> list[Finding]:
     interface = knobs_of(h).qm_interface
-    addresses = h.get_fact(Ipv4Addrs)
+    addresses = node_fact(h, Ipv4Addrs)
     if node.address in (addresses.get(interface) or []):
         return []
     holder = next((name for name, ips in addresses.items() if node.address in ips), None)
@@ -215,7 +216,7 @@ def check_interface(h, node) -> list[Finding]:
 
 
 def check_disk(h) -> list[Finding]:
-    fs = h.get_fact(RootFilesystem)
+    fs = node_fact(h, RootFilesystem)
     problems = []
     if fs["fstype"] != "ext4":
         problems.append(f"root filesystem is {fs['fstype']}, not ext4")
@@ -241,7 +242,7 @@ def check_data_space(h) -> list[Finding]:
         data_dir = platform_of(h).db_data_dir
     except UnsupportedPlatform:  # check_os says so
         return []
-    free = h.get_fact(FreeMiB, path=data_dir)
+    free = node_fact(h, FreeMiB, path=data_dir)
     if not reserve or free is None or free >= 2 * reserve:
         return []
     return [Finding(h.name, "free space for the database", f"{free} MiB free where MariaDB keeps its data ({data_dir}); "
@@ -272,13 +273,13 @@ def check_package_sources(h) -> list[Finding]:
                                     "on the node"))
             continue
         probe = f"{url.rstrip('/')}/{source.probe}"
-        if h.get_fact(UrlAnswers, url=probe) is False:
+        if node_fact(h, UrlAnswers, url=probe) is False:
             findings.append(Finding(h.name, "package source", f"the node cannot fetch {probe} ({knob})",
                                     f"check the URL (e.g. {source.example}) and that the node reaches it "
                                     "(proxy, firewall, DNS)"))
     if findings or not p.repo_check or (k.qm_package_mirror and p.package_source):
         return findings  # (a mirror the deploy writes is probed above)
-    if h.get_fact(CommandSucceeds, command=p.repo_check) is not False:
+    if node_fact(h, CommandSucceeds, command=p.repo_check) is not False:
         return []
     if p.package_source is None:  # the node's own repositories are the only ones
         return [Finding(h.name, "package source", f"the package manager reaches no repository (`{p.repo_check}` "
@@ -290,7 +291,7 @@ def check_package_sources(h) -> list[Finding]:
 
 
 def check_peer_ssh(h, peer) -> list[Finding]:
-    if h.get_fact(TcpReachable, address=peer.address, port=peer.ssh_port):
+    if node_fact(h, TcpReachable, address=peer.address, port=peer.ssh_port):
         return []
     return [Finding(h.name, "peer reachable", f"cannot open TCP {peer.address}:{peer.ssh_port} (the peer's SSH)",
                     "let the two nodes reach each other (routing, firewall, security groups) on the SSH port")]
@@ -302,7 +303,7 @@ def check_ssh_sources(h) -> list[Finding]:
     sources = knobs_of(h).qm_firewall_ssh_sources
     if not sources:
         return []
-    seen = h.get_fact(SshClientAddress)
+    seen = node_fact(h, SshClientAddress)
     networks = [ipaddress.IPv4Network(s) for s in sources]
     try:
         covered = seen is not None and any(ipaddress.ip_address(seen) in n for n in networks)
@@ -324,18 +325,18 @@ def check_floating(h, hosts) -> list[Finding]:
     k = knobs_of(h)
     if not k.qm_floating_addresses:
         return []
-    device = (h.get_fact(NetworkDevices).get(k.qm_interface) or {}).get("ipv4") or {}
+    device = (node_fact(h, NetworkDevices).get(k.qm_interface) or {}).get("ipv4") or {}
     if not device.get("address"):
         return []  # check_interface names the missing address
     subnet = ipaddress.ip_interface(f"{device['address']}/{device.get('mask_bits', 32)}").network
-    held = {ip for other in hosts for ips in other.get_fact(Ipv4Addrs).values() for ip in ips}
+    held = {ip for other in hosts for ips in node_fact(other, Ipv4Addrs).values() for ip in ips}
     findings = []
     for address in k.qm_floating_addresses:
         if ipaddress.ip_address(address) not in subnet:
             findings.append(Finding(h.name, "floating addresses on the node's subnet",
                                     f"{address} is not in {subnet} ({k.qm_interface})",
                                     f"choose free addresses in {subnet}, or unset qm_floating_addresses"))
-        elif address not in held and h.get_fact(AddressAnswers, address=address):
+        elif address not in held and node_fact(h, AddressAnswers, address=address):
             findings.append(Finding(h.name, "floating addresses free", f"{address} is already in use on {subnet} "
                                     "(a host answers for it)", "choose addresses no host has (ask your network "
                                     "administrator to reserve two), or unset qm_floating_addresses"))
@@ -348,7 +349,7 @@ def check_names(h, cluster) -> list[Finding]:
     expected[cluster.fqdn] = floating.cluster_addresses([n.address for n in cluster.nodes],
                                                         knobs_of(h).qm_floating_addresses)
     for name, want in expected.items():
-        got = h.get_fact(ResolvedAddresses, hostname=name)
+        got = node_fact(h, ResolvedAddresses, hostname=name)
         if got != sorted(want):
             findings.append(Finding(h.name, f"{name} resolves", f"resolves to {got or 'nothing'}, not {want}",
                                     f"add DNS A record(s) {name} -> {', '.join(want)}"))
@@ -360,7 +361,7 @@ def check_clocks(hosts, tolerance: float) -> list[Finding]:
     offsets = {}
     for h in hosts:
         before = time.time()
-        node_time = h.get_fact(EpochTime)
+        node_time = node_fact(h, EpochTime)
         after = time.time()
         if node_time is None:
             return [Finding(h.name, "clock", "could not read the clock", "check that `date` works on the node")]

@@ -40,6 +40,7 @@ from ..context import Run
 from ..elevated import as_inventory_says
 from ..facts.mariadb import DatabaseAccounts, MariadbServer
 from ..mariadb import account_statements, capabilities, desired_accounts, run_sql, sql_text
+from ..prefetch import node_fact
 from .replication.gather import cluster_plan
 from .replication.plan import Plan, master_host
 from .replication.statements import change_master_sql
@@ -87,7 +88,7 @@ def _write_rejoin_sql(state, host, run: Run, source_accounts: dict, path: str) -
     if not ok:
         raise RuntimeError(f"{host.name}: the copy has no binary log info ({names})")
     gtid = commands.binlog_gtid("\n".join(output.stdout_lines))
-    caps = capabilities(host.get_fact(MariadbServer, client=p.db_client), p)
+    caps = capabilities(node_fact(host, MariadbServer, client=p.db_client), p)
     secrets = run.secrets
     accounts = account_statements(
         source_accounts,
@@ -108,7 +109,7 @@ def rejoined(plan: Plan, run: Run):
         return
     p = run.platform
     # the copy's accounts are the source's: the ones to change are read from the source now
-    source_accounts = inventory.get_host(run.peer.host_name).get_fact(
+    source_accounts = node_fact(inventory.get_host(run.peer.host_name), 
         DatabaseAccounts, database=run.knobs.qm_db_name, client=p.db_client)
     yield FunctionCommand(_write_rejoin_sql, (run, source_accounts, REJOIN_SQL), {})
     yield StringCommand("chmod", "600", REJOIN_SQL)

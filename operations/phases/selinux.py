@@ -24,6 +24,7 @@ from .. import paths
 from ..context import Run
 from ..facts.selinux import Mislabeled, SELinuxBooleans, SELinuxMode
 from ..platform import install_packages
+from ..prefetch import node_fact
 
 #: (path expression for semanage fcontext, type): files the policy does not know where we keep them
 FILE_TYPES = ((f"{paths.SYNC_HOME}/.ssh(/.*)?", "ssh_home_t"),)
@@ -39,7 +40,7 @@ def booleans_on(names: tuple[str, ...]):
 
         booleans_on(names=("httpd_can_network_connect",))
     """
-    present = host.get_fact(SELinuxBooleans)
+    present = node_fact(host, SELinuxBooleans)
     off = [name for name in names if name in present and not present[name]]
     missing = [name for name in names if name not in present]
     if missing:
@@ -57,7 +58,7 @@ def labels_restored(path: str):
 
         labels_restored(path="/var/lib/qm-ha/sync/.ssh")
     """
-    wrong = host.get_fact(Mislabeled, path=path)
+    wrong = node_fact(host, Mislabeled, path=path)
     if not wrong:
         host.noop(f"labels under {path} are right")
         return
@@ -68,7 +69,7 @@ def labels_restored(path: str):
 def configure(run: Run):
     """Booleans and labels for an enforcing (or permissive) policy; nothing where SELinux is off."""
     p = run.platform
-    if p.selinux is None or host.get_fact(SELinuxMode) == "disabled":
+    if p.selinux is None or node_fact(host, SELinuxMode) == "disabled":
         return
     install_packages(p, p.selinux.packages, name="SELinux tools (semanage, restorecon)")
     booleans_on(name="SELinux: nginx may connect to Tomcat, Tomcat to the databases", names=p.selinux.booleans)

@@ -28,15 +28,16 @@ from io import StringIO
 from pyinfra import host, inventory
 from pyinfra.api import FunctionCommand, StringCommand, deploy, operation
 from pyinfra.facts.files import File, FileContents
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from .. import cluster, paths, rebuild
+from .. import cluster, managed, paths, rebuild
 from ..context import Run
 from ..elevated import as_inventory_says
 from ..platform import install_packages
 from ..render import config_file, render
 from .app.tomcat import tomcat_for
+from ..prefetch import node_fact
 
 #: the unprivileged user the peer's sync logs in as
 USER = "qmsync"
@@ -78,7 +79,7 @@ def key_pair(path: str, comment: str):
 
         key_pair(path="/etc/qm-ha/sync/id_ed25519", comment="qmha-sync@node-a")
     """
-    if host.get_fact(File, path=path):
+    if node_fact(host, File, path=path):
         host.noop(f"{path} exists")
         return
     yield StringCommand("ssh-keygen", "-q", "-t", "ed25519", "-N", "''", "-C", comment, "-f", path)
@@ -107,10 +108,10 @@ def from_peer_file(peer_name: str, peer_path: str, dest: str, as_line, mode: str
                        dest="/etc/qm-ha/sync/known_hosts", as_line=lambda k: f"192.168.1.6 {k}\\n")
     """
     peer_host = inventory.get_host(peer_name)
-    contents = peer_host.get_fact(FileContents, path=peer_path)
+    contents = node_fact(peer_host, FileContents, path=peer_path)
     if contents:
-        yield from files.put._inner(src=StringIO(as_line("\n".join(contents))), dest=dest,
-                                    user="root", group="root", mode=mode)
+        yield from managed.put._inner(src=StringIO(as_line("\n".join(contents))), dest=dest,
+                                      user="root", group="root", mode=mode)
         return
     yield FunctionCommand(_write_from_peer, (peer_host, peer_path, dest, as_line), {})
     yield StringCommand("chown", "root:root", dest)
@@ -132,7 +133,7 @@ def sudo_rule(dest: str, text: str):
 
         sudo_rule(dest="/etc/sudoers.d/qmha-rebuild", text='qmsync ALL=(root) NOPASSWD: /usr/local/sbin/x ""\n')
     """
-    if "\n".join(host.get_fact(FileContents, path=dest) or []) == text.rstrip("\n"):
+    if "\n".join(node_fact(host, FileContents, path=dest) or []) == text.rstrip("\n"):
         host.noop(f"{dest} is current")
         return
     staged = f"{paths.SYNC_CONF}/{dest.rsplit('/', 1)[-1]}.new"
@@ -149,11 +150,11 @@ def link(run: Run):
     base phase, so that the database phase can rebuild a node over it."""
     p, k = run.platform, run.knobs
     install_packages(p, p.sync_packages, name="ssh client, flock, logger, sudo")
-    server.user(name=f"Sync user {USER}", user=USER, home=HOME, shell="/bin/sh", system=True, ensure_home=False)
-    files.directory(name=HOME, path=HOME, user="root", group="root", mode="755")
-    files.directory(name=f"{HOME}/.ssh", path=f"{HOME}/.ssh", user="root", group="root", mode="755")
-    files.directory(name=paths.SYNC_CONF, path=paths.SYNC_CONF, user="root", group="root", mode="700")
-    files.directory(name=paths.SYNC_LIB, path=paths.SYNC_LIB, mode="755")
+    managed.user(name=f"Sync user {USER}", user=USER, home=HOME, shell="/bin/sh", system=True, ensure_home=False)
+    managed.directory(name=HOME, path=HOME, user="root", group="root", mode="755")
+    managed.directory(name=f"{HOME}/.ssh", path=f"{HOME}/.ssh", user="root", group="root", mode="755")
+    managed.directory(name=paths.SYNC_CONF, path=paths.SYNC_CONF, user="root", group="root", mode="700")
+    managed.directory(name=paths.SYNC_LIB, path=paths.SYNC_LIB, mode="755")
     key_pair(name="This node's sync key pair", path=KEY, comment=f"qmha-sync@{run.me.short_name}")
 
     peer = run.peer
@@ -180,10 +181,10 @@ def configure(run: Run):
     properties = properties_path(run)
     tomcat = tomcat_for(p, k.qm_app_mode)
     if tomcat.user != "root":  # the webapp's group, to read configuration.properties (made by the app phase)
-        server.user(name=f"{USER} reads the webapp's files", user=USER, home=HOME, shell="/bin/sh", system=True,
+        managed.user(name=f"{USER} reads the webapp's files", user=USER, home=HOME, shell="/bin/sh", system=True,
                     groups=[tomcat.user], append=True, ensure_home=False)
-    files.directory(name=paths.SYNC_BACKUPS, path=paths.SYNC_BACKUPS, user="root", group="root", mode="700")
-    files.file(name=paths.SYNC_POKE, path=paths.SYNC_POKE, user=USER, group=USER, mode="644", touch=False)
+    managed.directory(name=paths.SYNC_BACKUPS, path=paths.SYNC_BACKUPS, user="root", group="root", mode="700")
+    managed.file(name=paths.SYNC_POKE, path=paths.SYNC_POKE, user=USER, group=USER, mode="644")
 
     peer = run.peer
     q = shlex.quote
@@ -201,6 +202,6 @@ def configure(run: Run):
     ]
     systemd.daemon_reload(name="systemd reads the sync units", _if=any_changed(*units))
     for unit in ("qmha-sync-pull.path", "qmha-sync-poke.path"):
-        systemd.service(name=f"{unit} enabled and watching", service=unit, running=True, enabled=True,
-                        restarted=True, _if=any_changed(*units))
-        systemd.service(name=f"{unit} running", service=unit, running=True, enabled=True)
+        managed.systemctl(name=f"{unit} enabled and watching", service=unit, command="restart",
+                          _if=any_changed(*units))
+        managed.service(name=f"{unit} running", service=unit, running=True, enabled=True)

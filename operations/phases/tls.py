@@ -15,9 +15,9 @@ Example:
 from __future__ import annotations
 
 from pyinfra.api import deploy
-from pyinfra.operations import files, server
 
-from .. import paths
+
+from .. import managed, paths
 from ..context import Run
 
 #: the group whose members (the service users) may read the key
@@ -29,12 +29,12 @@ def configure(run: Run) -> list:
     """The material on the node; the file operations, so that the services using it reload when
     it changes (``database.configure(run, tls_files)``, ``web.configure(run, tls_files)``)."""
     material = run.tls
-    server.group(name=f"Group {GROUP} may read the key", group=GROUP, system=True)
-    files.directory(name=paths.TLS_DIR, path=paths.TLS_DIR, user="root", group=GROUP, mode="0750")
+    managed.group(name=f"Group {GROUP} may read the key", group=GROUP, system=True)
+    managed.directory(name=paths.TLS_DIR, path=paths.TLS_DIR, user="root", group=GROUP, mode="0750")
     sources = {"cert": material.cert_path, "chain": material.chain_path, "key": material.key_path,
                "ca": material.ca_path or material.chain_path}
     return [
-        files.put(
+        managed.put(
             name=f"{paths.TLS[role]}",
             src=str(src),
             dest=paths.TLS[role],

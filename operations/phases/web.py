@@ -23,14 +23,15 @@ from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.facts.files import Sha1File
 from pyinfra.operations.util import any_changed
-from pyinfra.operations import files, systemd
 
-from .. import paths
+
+from .. import managed, paths
 from ..cluster import Cluster
 from ..context import Run
 from ..knobs import Knobs
 from ..platform import Platform, install_packages
 from ..render import render
+from ..prefetch import node_fact
 
 CONF_NAME = "qmha.conf"
 #: how long nginx leaves a Tomcat that failed alone before it tries it again
@@ -67,7 +68,7 @@ def activate(candidate: str, live: str, sha1: str, service: str = "nginx"):
     When nginx rejects it, LIVE is put back as it was, nginx keeps running on the previous
     configuration and the operation fails with nginx's message.
     """
-    if host.get_fact(Sha1File, path=live) == sha1:
+    if node_fact(host, Sha1File, path=live) == sha1:
         host.noop(f"{live} is already active")
         return
     yield activate_command(candidate, live, service)
@@ -97,20 +98,20 @@ def configure(run: Run, tls_files: list = ()):
     install_packages(p, p.nginx.packages, name="nginx")
     no_default = None
     if p.nginx.default_site_link:
-        no_default = files.link(name="No default site", path=p.nginx.default_site_link, present=False)
+        no_default = managed.link(name="No default site", path=p.nginx.default_site_link, present=False)
     text = nginx_conf(run.cluster, p, run.knobs, ca_known=run.tls.ca_path is not None)
-    files.directory(name=paths.NGINX_STAGING, path=paths.NGINX_STAGING, user="root", group="root", mode="0755")
+    managed.directory(name=paths.NGINX_STAGING, path=paths.NGINX_STAGING, user="root", group="root", mode="0755")
     candidate = f"{paths.NGINX_STAGING}/{CONF_NAME}"
-    files.put(name="nginx configuration (candidate)", src=io.StringIO(text), dest=candidate,
+    managed.put(name="nginx configuration (candidate)", src=io.StringIO(text), dest=candidate,
               user="root", group="root", mode="0644", create_remote_dir=False)
     activate(name="nginx configuration checked and live", candidate=candidate,
              live=f"{p.nginx.conf_d}/{CONF_NAME}", sha1=hashlib.sha1(text.encode()).hexdigest(),
              service=p.nginx.service)
     if no_default is not None:
-        systemd.service(name="Reload nginx without the default site", service=p.nginx.service,
-                        reloaded=True, _if=no_default.did_change)
-    systemd.service(name=f"{p.nginx.service} enabled and running", service=p.nginx.service,
+        managed.systemctl(name="Reload nginx without the default site", service=p.nginx.service,
+                          command="try-reload-or-restart", _if=no_default.did_change)
+    managed.service(name=f"{p.nginx.service} enabled and running", service=p.nginx.service,
                     running=True, enabled=True)
     if tls_files:
-        systemd.service(name="Reload nginx for the new TLS material", service=p.nginx.service,
-                        reloaded=True, _if=any_changed(*tls_files))
+        managed.systemctl(name="Reload nginx for the new TLS material", service=p.nginx.service,
+                          command="try-reload-or-restart", _if=any_changed(*tls_files))

@@ -20,14 +20,14 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, server, systemd
 
-from ... import certificates, paths
+from ... import certificates, managed, paths
 from ...context import Run
 from ...facts.webapp import ContextParam
 from ...platform import install_packages
 from ...render import config_file
 from ...secret_files import secret_file
+from ...prefetch import node_fact
 from ..tls import GROUP
 from . import webapp
 from .tomcat import AppConfigError, restart_one_node_at_a_time, server_xml, tomcat_for
@@ -52,15 +52,15 @@ def configure(run: Run):
     if mode == "loway":  # Loway's Tomcat comes with the package: before its conf/ is written
         restart_on += webapp.loway_package(p, k.qm_loway_repo_url)
     if tomcat.user != "root":
-        restart_on.append(server.user(name=f"{tomcat.user} may read the TLS keystore", user=tomcat.user,
+        restart_on.append(managed.user(name=f"{tomcat.user} may read the TLS keystore", user=tomcat.user,
                                       groups=[GROUP], append=True, ensure_home=False, create_home=False))
     keystore = certificates.keystore(run.tls, secrets["tomcat_keystore_password"],
                                      paths.control_tls(run.control_dir) / "tomcat.p12")
-    restart_on.append(files.put(name=paths.KEYSTORE, src=io.BytesIO(keystore), dest=paths.KEYSTORE, user="root",
+    restart_on.append(managed.put(name=paths.KEYSTORE, src=io.BytesIO(keystore), dest=paths.KEYSTORE, user="root",
                                 group=GROUP, mode="0640", create_remote_dir=False))
     if driver == "mysql":  # MySQL Connector/J trusts a Java truststore; MariaDB's reads the PEM certificate
         trust = certificates.truststore(run.tls, paths.control_tls(run.control_dir) / "jdbc-trust.p12")
-        restart_on.append(files.put(name=paths.JDBC_TRUSTSTORE, src=io.BytesIO(trust), dest=paths.JDBC_TRUSTSTORE,
+        restart_on.append(managed.put(name=paths.JDBC_TRUSTSTORE, src=io.BytesIO(trust), dest=paths.JDBC_TRUSTSTORE,
                                     user="root", group=GROUP, mode="0644", create_remote_dir=False))
     restart_on.append(secret_file(
         name=f"{tomcat.conf_dir}/server.xml", path=f"{tomcat.conf_dir}/server.xml",
@@ -74,7 +74,7 @@ def configure(run: Run):
         {"xmx": k.qm_tomcat_xmx}, name="Tomcat JVM options", create_remote_dir=True,
     ))
     if mode == "standin":
-        restart_on.append(files.link(name="MariaDB JDBC driver on Tomcat's class path",
+        restart_on.append(managed.link(name="MariaDB JDBC driver on Tomcat's class path",
                                      path=f"{tomcat.lib_dir}/{Path(p.jdbc_jar).name}", target=p.jdbc_jar))
 
     webapp_dir = paths.webapp_dir(tomcat.webapps_dir)
@@ -82,10 +82,10 @@ def configure(run: Run):
     # (node A, converting an existing QueueMetrics: the licence its old web.xml holds)
     licence = webapp.licence_key(host.name, k.qm_licence_file) or \
         (webapp.imported_licence(k.qm_import_web_xml) if run.index == 0 else None) or \
-        host.get_fact(ContextParam, path=f"{webapp_dir}/{webapp.WEB_XML}", param=webapp.LICENCE_PARAM)
+        node_fact(host, ContextParam, path=f"{webapp_dir}/{webapp.WEB_XML}", param=webapp.LICENCE_PARAM)
     hide = webapp.spellings(secrets["db_app_password"]) + ([licence] if licence else [])
     if mode == "standin":  # (a WAR's sync owns its folder; Loway's package its own)
-        files.directory(name=webapp_dir, path=webapp_dir, user="root", group="root", mode="0755")
+        managed.directory(name=webapp_dir, path=webapp_dir, user="root", group="root", mode="0755")
         restart_on += webapp.standin(tomcat, webapp_dir, url, hide, licence)
     elif mode == "war":
         restart_on += webapp.war(tomcat, webapp_dir, url, hide, run, licence)
@@ -99,5 +99,5 @@ def configure(run: Run):
                              mode=paths.PROPERTIES_MODE)
 
     restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
-    systemd.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,
+    managed.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,
                     running=True, enabled=True)

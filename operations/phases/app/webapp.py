@@ -40,7 +40,7 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.operations import files
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
-from ... import paths
+from ... import managed, paths
 from ...atomic import identity as file_identity
 from ...context import Run
 from ...facts.webapp import PARAM_SCRIPT, PYTHON, ContextParam, StagedWebappPending
@@ -49,6 +49,7 @@ from ...mariadb import PORT
 from ...platform import Platform, Tomcat, install_packages
 from ...render import render
 from ...secret_files import secret_file
+from ...prefetch import node_fact
 from . import rolling
 from .tomcat import AppConfigError
 
@@ -226,7 +227,7 @@ def context_param(path: str, param: str, value: str | None):
     if value is None:
         host.noop(f"{param} in {path} is left as it is")
         return
-    if host.get_fact(ContextParam, path=path, param=param) == value:
+    if node_fact(host, ContextParam, path=path, param=param) == value:
         host.noop(f"{param} in {path} is already set")
         return
     yield StringCommand(PYTHON, "-c", QuoteString(PARAM_SCRIPT), QuoteString(path), QuoteString(param),
@@ -244,7 +245,7 @@ def seeded_file(src: str, dest: str, user: str, group: str, mode: str, create_re
         seeded_file(src="files/queuemetrics-standin/WEB-INF/configuration.properties",
                     dest=".../WEB-INF/configuration.properties", user="tomcat", group="tomcat", mode="640")
     """
-    remote = host.get_fact(File, path=dest)
+    remote = node_fact(host, File, path=dest)
     if not remote:
         yield from files.put._inner(src=src, dest=dest, user=user, group=group, mode=mode,
                                     create_remote_dir=create_remote_dir)
@@ -271,10 +272,10 @@ def imported_once(src: str, dest: str, marker: str, user: str, group: str, mode:
                       marker="/var/lib/qm-ha/properties-imported", user="tomcat", group="tomcat", mode="640")
     """
     identity = file_identity(src)
-    if (host.get_fact(FileContents, path=marker) or [None])[0] == identity:
+    if (node_fact(host, FileContents, path=marker) or [None])[0] == identity:
         host.noop(f"{src} was put on this node already")
         return
-    if host.get_fact(File, path=dest):
+    if node_fact(host, File, path=dest):
         yield StringCommand("cp", "-p", QuoteString(dest), QuoteString(f"{dest}.before-import"))
     yield from files.put._inner(src=src, dest=dest, user=user, group=group, mode=mode, create_remote_dir=False)
     yield StringCommand("printf", "'%s\\n'", QuoteString(identity), ">", QuoteString(marker))
@@ -289,10 +290,10 @@ def war_names(unpacked: Path) -> list[str]:
 
 def standin(tomcat: Tomcat, webapp: str, url: str, hide: list[str], licence: str | None) -> list:
     """The lab's stand-in webapp at WEBAPP, its web.xml holding URL and LICENCE (HIDE masked in --diff)."""
-    changed = [files.directory(name=f"{webapp}/WEB-INF", path=f"{webapp}/WEB-INF", user="root",
+    changed = [managed.directory(name=f"{webapp}/WEB-INF", path=f"{webapp}/WEB-INF", user="root",
                                group="root", mode="0755")]
     for rel in STANDIN_FILES:
-        changed.append(files.put(name=f"Stand-in {rel}", src=str(paths.STANDIN / rel), dest=f"{webapp}/{rel}",
+        changed.append(managed.put(name=f"Stand-in {rel}", src=str(paths.STANDIN / rel), dest=f"{webapp}/{rel}",
                                  user="root", group="root", mode="0644", create_remote_dir=False))
     seeded_file(name=f"Stand-in {PROPERTIES} (installed once)", src=str(paths.STANDIN / PROPERTIES),
                 dest=f"{webapp}/{PROPERTIES}", user=tomcat.user, group=tomcat.user, mode=paths.PROPERTIES_MODE)
@@ -313,7 +314,7 @@ def war(tomcat: Tomcat, webapp: str, url: str, hide: list[str], run: Run, licenc
     unpacked = unpack_war(Path(source), paths.control_webapp(run.control_dir, host.name), url,
                           {LICENCE_PARAM: licence} if licence else {})
     identity = rolling.war_identity(Path(source).expanduser())
-    state = host.get_fact(StagedWebappPending)
+    state = node_fact(host, StagedWebappPending)
     plan = rolling.war_plan(identity, state["staged"], state["running"])
     web_xml = (unpacked / WEB_XML).read_text()
     # the settings: installed once (before the first start), then QueueMetrics' and the sync's

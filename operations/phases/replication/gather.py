@@ -23,6 +23,7 @@ from ...facts.system import DirectoryMiB, FreeMiB
 from ...facts.mariadb import ChannelPassword, DatabaseAccounts, MariadbServer, ReplicationStatus
 from ...mariadb import LOG_FILES, capabilities, native_password_hash, password_sha256, replication_account_current
 from ...platform import Platform
+from ...prefetch import node_fact
 from .plan import NodeFacts, Plan, make_plan
 
 
@@ -30,15 +31,15 @@ def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: s
            sizes: bool = False) -> NodeFacts:
     """What the plan needs from host H (NODE of the cluster), read from its facts; SIZES: also its
     data's size and the room it has for a copy of the peer's (a rebuild is asked for)."""
-    server = h.get_fact(MariadbServer, client=platform.db_client)
-    status = h.get_fact(ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
-    accounts = h.get_fact(DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
-    marker = h.get_fact(FileContents, path=paths.DUMP_MARKER) if server["installed"] else None
-    channel_password = h.get_fact(ChannelPassword, client=platform.db_client) if status.get("channel") else None
+    server = node_fact(h, MariadbServer, client=platform.db_client)
+    status = node_fact(h, ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
+    accounts = node_fact(h, DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
+    marker = node_fact(h, FileContents, path=paths.DUMP_MARKER) if server["installed"] else None
+    channel_password = node_fact(h, ChannelPassword, client=platform.db_client) if status.get("channel") else None
     data_mib = free_mib = None
     if sizes:
-        data_mib = h.get_fact(DirectoryMiB, path=platform.db_data_dir, exclude=LOG_FILES) if server["installed"] else 0
-        free = [h.get_fact(FreeMiB, path=where) for where in (platform.db_data_dir, paths.REBUILD_DIR)]
+        data_mib = node_fact(h, DirectoryMiB, path=platform.db_data_dir, exclude=LOG_FILES) if server["installed"] else 0
+        free = [node_fact(h, FreeMiB, path=where) for where in (platform.db_data_dir, paths.REBUILD_DIR)]
         free_mib = None if None in free else min(free)
     return NodeFacts(name=h.name, address=node.address, fqdn=node.fqdn, server=server, status=status,
                      tables=(accounts or {}).get("tables", 0), data_mib=data_mib, free_mib=free_mib,

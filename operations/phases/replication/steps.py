@@ -24,19 +24,20 @@ from ...atomic import identity as file_identity
 from ...context import Run
 from ...facts.mariadb import MariadbServer, ReplicationStatus
 from ...mariadb import SEED_USER, Capabilities, capabilities, client_options, run_sql, sql_string, sql_upload
+from ...prefetch import node_fact
 from .plan import Plan, channel_state, master_host
 from .statements import (keep_copy_command, point_sql, pull_dump_command, retune_sql, seed_command, seed_sql,
                          wait_command)
 
 
 def _caps(run: Run) -> Capabilities:
-    return capabilities(host.get_fact(MariadbServer, client=run.platform.db_client), run.platform)
+    return capabilities(node_fact(host, MariadbServer, client=run.platform.db_client), run.platform)
 
 
 def _healthy(run: Run) -> bool:
     p = run.platform
-    server = host.get_fact(MariadbServer, client=p.db_client)
-    status = host.get_fact(ReplicationStatus, client=p.db_client) if server["installed"] else {}
+    server = node_fact(host, MariadbServer, client=p.db_client)
+    status = node_fact(host, ReplicationStatus, client=p.db_client) if server["installed"] else {}
     return channel_state(server, status, run.peer.address, _caps(run), peer_fqdn=run.peer.fqdn).kind == "healthy"
 
 
@@ -52,7 +53,7 @@ def import_dump(plan: Plan, run: Run):
         return
     dump, database = run.knobs.qm_db_dump, run.knobs.qm_db_name
     identity = file_identity(dump)
-    if (host.get_fact(FileContents, path=paths.DUMP_MARKER) or [None])[0] == identity:
+    if (node_fact(host, FileContents, path=paths.DUMP_MARKER) or [None])[0] == identity:
         return
     staged = f"{paths.SQL_DIR}/import.sql" + (".gz" if dump.endswith(".gz") else "")
     yield FileUploadCommand(dump, staged)
@@ -111,7 +112,7 @@ def channel_settings(plan: Plan, run: Run):
     if host.name in plan.start:
         yield from run_sql(["START SLAVE"], run.platform.db_client, "start")
     else:
-        channel = host.get_fact(ReplicationStatus, client=run.platform.db_client).get("channel") or {}
+        channel = node_fact(host, ReplicationStatus, client=run.platform.db_client).get("channel") or {}
         rehost = _peer(run) if channel.get("master_host") != _peer(run) else None
         yield from run_sql(retune_sql(_caps(run), run.secrets["db_replication_password"], rehost),
                            run.platform.db_client, "retune")

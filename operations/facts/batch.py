@@ -1,0 +1,94 @@
+"""Many facts in one command: each fact's own command runs in a subshell, its output and exit status
+marked off, and each is processed by its own fact class, as pyinfra would have processed it alone.
+
+A node answers one SSH command instead of one per fact; the values are the same as each fact's
+(``tests/lab/test_prefetch_lab.py`` compares them on real nodes).
+
+Example:
+
+.. code:: python
+
+    from pyinfra.facts.files import File, Directory
+    from operations.facts.batch import Batch
+    host.get_fact(Batch, facts=[(File, {"path": "/etc/hosts"}), (Directory, {"path": "/etc"})])
+    # [{"user": "root", "mode": 644, ...}, {"user": "root", "mode": 755, ...}]
+"""
+
+from __future__ import annotations
+
+import secrets
+from inspect import getcallargs
+from typing import Any
+
+from pyinfra.api import FactBase, StringCommand
+
+#: printed by a part whose ``requires_command`` is missing (pyinfra returns the fact's default then)
+MISSING = "__qmha_missing_command__"
+
+
+def fact_arguments(cls: type[FactBase], kwargs: dict) -> dict:
+    """KWARGS as pyinfra hands them to CLS's command: defaults filled in, ``self`` left out."""
+    args = getcallargs(cls().command, **kwargs)
+    args.pop("self", None)
+    return args
+
+
+def _text(command: Any) -> str:
+    return command.get_raw_value() if isinstance(command, StringCommand) else str(command)
+
+
+#: the value of a part that could not be processed (``node_fact`` then reads that fact alone)
+UNREAD = object()
+
+
+def part_command(fact: FactBase, kwargs: dict) -> str:
+    """The shell text that prints what FACT (an instance) with KWARGS prints, or ``MISSING`` when the
+    command it requires is absent (as pyinfra's own guard does). FACT then processes the output:
+    some facts keep what their command chose."""
+    args = fact_arguments(type(fact), kwargs)
+    command = _text(fact.command(**args) if callable(fact.command) else fact.command)
+    requires = fact.requires_command(**args) if callable(fact.requires_command) else fact.requires_command
+    if requires:
+        return f"if command -v {_text(requires)} >/dev/null 2>&1; then ( {command} ); else echo '{MISSING}'; fi"
+    return f"( {command} )"
+
+
+def part_value(fact: FactBase, status: int, lines: list[str]) -> Any:
+    """What pyinfra's ``get_fact`` returns for FACT given its command's exit STATUS and stdout LINES
+    (outside the execute stage): the default on failure, no output or a missing command;
+    ``UNREAD`` when the output cannot be processed."""
+    if status != 0 or not lines or lines == [MISSING]:
+        return fact.default()
+    try:
+        return fact.process(lines)
+    except Exception:  # noqa: BLE001 - read alone, pyinfra reports it as it does
+        return UNREAD
+
+
+class Batch(FactBase):
+    """The values of FACTS (a list of ``(fact class, kwargs)``), in order, read by one command.
+
+    .. code:: python
+
+        host.get_fact(Batch, facts=[(File, {"path": "/etc/hosts"})])   # [{"user": "root", ...}]
+    """
+
+    def command(self, facts: list) -> str:
+        self.marker = f"@@qmha-batch-{secrets.token_hex(8)}"
+        self.parts = [cls() for cls, _ in facts]
+        parts = [f"{part_command(fact, kwargs)} 2>/dev/null </dev/null; rc=$?; echo; echo \"{self.marker} $rc\""
+                 for fact, (_, kwargs) in zip(self.parts, facts)]
+        return "; ".join(parts + ["true"])
+
+    def process(self, output: list[str]) -> list:
+        values, lines = [], []
+        for line in output:
+            if line.startswith(self.marker + " "):
+                fact = self.parts[len(values)]
+                # each part ends with an extra newline so a last line without one is kept whole
+                body = lines[:-1] if lines and lines[-1] == "" else lines
+                values.append(part_value(fact, int(line.split()[-1]), body))
+                lines = []
+            else:
+                lines.append(line)
+        return values
