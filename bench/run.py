@@ -185,22 +185,36 @@ def step_floor(cfg, figures, args) -> None:
     print(f"  plain install of {sum(map(len, groups))} packages on both nodes at once: {took:.1f} s", flush=True)
 
 
+def commands_per_node(output: str) -> dict[str, int]:
+    """SSH commands each node ran in a ``--debug`` run (facts and operations; uploads not counted)."""
+    counts: dict[str, int] = {}
+    for name in re.findall(r"Running command on (\S+): ", output):
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def step_deploy(cfg, figures, args) -> None:
     recreate_nodes(cfg)
-    took, out = timed([pyinfra_binary(), "-y", INVENTORY, "deploy.py"], cfg, cfg.state_dir / "bench-deploy.log",
-                      args.deploy_timeout)
-    figures["deploy"] = {"seconds": round(took, 1), **grand_total(out)}
-    print(f"  fresh deploy of both nodes: {took:.1f} s", flush=True)
+    # --debug only adds log lines (to count the commands), next to a minute of work
+    took, out = timed([pyinfra_binary(), "-y", "--debug", INVENTORY, "deploy.py"], cfg,
+                      cfg.state_dir / "bench-deploy.log", args.deploy_timeout)
+    figures["deploy"] = {"seconds": round(took, 1), **grand_total(out), "commands": commands_per_node(out)}
+    print(f"  fresh deploy of both nodes: {took:.1f} s, commands per node {figures['deploy']['commands']}", flush=True)
 
 
 def step_noop(cfg, figures, args) -> None:
-    took, out = timed([pyinfra_binary(), "-y", INVENTORY, "deploy.py"], cfg, cfg.state_dir / "bench-noop.log",
-                      args.deploy_timeout)
-    figures["noop"] = {"seconds": round(took, 1), **grand_total(out)}
-    print(f"  no-op re-run: {took:.1f} s ({figures['noop'].get('changed', '?')} changed)", flush=True)
-    took, _ = timed([pyinfra_binary(), "-y", INVENTORY, "exec", "--", "true"], cfg,
-                    cfg.state_dir / "bench-exec-true.log", 300)
-    figures["exec_true"] = {"seconds": round(took, 1)}
+    runs = {"noop": [pyinfra_binary(), "-y", INVENTORY, "deploy.py"],
+            "preview": [pyinfra_binary(), INVENTORY, "deploy.py", "--dry", "--diff"]}
+    for key, cmd in runs.items():
+        took, out = timed(cmd, cfg, cfg.state_dir / f"bench-{key}.log", args.deploy_timeout)
+        # counted in a run of its own: the timed one prints no debug lines
+        _, counted = timed(cmd + ["--debug"], cfg, cfg.state_dir / f"bench-{key}-debug.log", args.deploy_timeout)
+        figures[key] = {"seconds": round(took, 1), **grand_total(out), "commands": commands_per_node(counted)}
+        print(f"  {key}: {took:.1f} s ({figures[key].get('changed', '?')} changed), "
+              f"commands per node {figures[key]['commands']}", flush=True)
+    took, out = timed([pyinfra_binary(), "-y", "--debug", INVENTORY, "exec", "--", "true"], cfg,
+                      cfg.state_dir / "bench-exec-true.log", 300)
+    figures["exec_true"] = {"seconds": round(took, 1), "commands": commands_per_node(out)}
     print(f"  pyinfra exec -- true: {took:.1f} s", flush=True)
 
 
@@ -352,6 +366,12 @@ STEP_TITLES = {"floor": "plain package install (floor)", "deploy": "fresh deploy
 # ---------------------------------------------------------------- the table
 
 
+def per_node(figure: dict) -> str:
+    """"N commands per node" (or "N / M" when the nodes differ) from a figure's command counts."""
+    counts = sorted(set((figure.get("commands") or {}).values()))
+    return f"{' / '.join(map(str, counts)) or '?'} commands per node"
+
+
 def rows(figures: dict, failures: dict, steps: list[str], cfg: containers.LabConfig) -> list[Row]:
     a, b = (n.name for n in cfg.nodes)
     out = []
@@ -361,18 +381,22 @@ def rows(figures: dict, failures: dict, steps: list[str], cfg: containers.LabCon
 
     if "floor" in steps or "deploy" in steps:
         d, f = figures.get("deploy"), figures.get("floor")
-        measured = fail("deploy") if not d else f"{seconds(d['seconds'])} ({d.get('operations', '?')} operations)"
+        measured = fail("deploy") if not d else \
+            f"{seconds(d['seconds'])} ({d.get('operations', '?')} operations; {per_node(d)})"
         floor = fail("floor") if not f else f"{seconds(f['seconds'])} (plain `{INSTALL[f['package_manager']]}` " \
                                             f"of the same {len(f['packages'])} packages)"
         out.append(Row("fresh deploy of both nodes", measured, floor,
                        ratio(d["seconds"], f["seconds"]) if d and f else "-",
                        ok=not ({"floor", "deploy"} & set(failures))))
     if "noop" in steps:
-        n, e = figures.get("noop"), figures.get("exec_true")
-        measured = fail("noop") if not n else f"{seconds(n['seconds'])} ({n.get('changed', '?')} changed)"
-        floor = fail("noop") if not e else f"{seconds(e['seconds'])} (`pyinfra exec -- true`)"
-        out.append(Row("no-op re-run", measured, floor, ratio(n["seconds"], e["seconds"]) if n and e else "-",
-                       ok="noop" not in failures))
+        e = figures.get("exec_true")
+        floor = fail("noop") if not e else f"{seconds(e['seconds'])} (`pyinfra exec -- true`; {per_node(e)})"
+        for key, title in (("noop", "no-op re-run"), ("preview", "preview of a deployed cluster (`--dry --diff`)")):
+            n = figures.get(key)
+            measured = fail("noop") if not n else \
+                f"{seconds(n['seconds'])} ({n.get('changed', '?') or 0} changed; {per_node(n)})"
+            out.append(Row(title, measured, floor, ratio(n["seconds"], e["seconds"]) if n and e else "-",
+                           ok="noop" not in failures))
     if "drill" in steps:
         drill = figures.get("drill")
         for case in (drill or {}).get("cases", []):

@@ -6,7 +6,8 @@ connecting. Every fact the deploy reads goes through ``node_fact``; the facts of
 remembered on the node (``FACTS_READ``, a list of fact names and arguments, root only); the next
 run reads that list and all its facts in one ``Batch`` command, before any phase, and hands them
 on. A fact not in the list (a first run, a new file after an upgrade, a changed knob) is read
-alone, as before, and the list is rewritten at the end of the run only when it differs.
+alone, as before; the list is rewritten after the run's last operation only when it differs
+(``remember_at_end``).
 
 Values are read at the start of the run's preparation (pyinfra prepares every operation before
 any runs, then runs each one's generator again, reading its facts again). They stand for the node
@@ -30,14 +31,14 @@ import json
 from typing import Any
 
 from gevent.lock import RLock
-from pyinfra import host as current_host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api import StringCommand
 from pyinfra.api.facts import FactBase, ShortFactBase
 from pyinfra.api.state import BaseStateCallback, StateStage
 from pyinfra.context import ctx_state
 from pyinfra.facts.files import FileContents
 
 from . import paths
+from .elevated import as_inventory_says
 from .facts.batch import UNREAD, Batch, fact_arguments
 from .memo import per_run
 
@@ -107,12 +108,24 @@ class _Changes(BaseStateCallback):
     def __init__(self):
         self.changed: set[str] = set()
         self.last: dict[str, str] = {}
+        self.remember = False
+        self.final: str | None = None
 
     def operation_host_start(self, state, host, op_hash):
         last = self.last.get(host.name)
         if last and state.get_op_data_for_host(host, last).operation_meta.executed:
             self.changed.add(host.name)
         self.last[host.name] = op_hash
+
+    def operation_end(self, state, op_hash):
+        if not self.remember:
+            return
+        if self.final is None:
+            self.final = state.get_op_order()[-1]
+        if op_hash == self.final:
+            with ctx_state.use(state):
+                for h in state.inventory.get_active_hosts():
+                    _write_list(state, h)
 
 
 def _changes() -> _Changes:
@@ -165,18 +178,24 @@ def node_fact(h, cls: type, **kwargs) -> Any:
     return h.get_fact(cls, **kwargs)
 
 
-@operation()
-def remember_facts():
-    """Write the list of facts this run read of this node, when it differs from the last run's.
+def _write_list(state, h) -> None:
+    node = _node(h)
+    text = list_text(node.asked)
+    if text in (node.remembered, node.remembered + "\n"):
+        return
+    staged = f"{FACTS_READ}.new"
+    elevated = as_inventory_says(state, h)
+    if h.put_file(io.BytesIO(text.encode()), staged, **elevated):
+        h.run_shell_command(StringCommand(f"chmod 600 {staged} && mv -f {staged} {FACTS_READ}"), **elevated)
+
+
+def remember_at_end() -> None:
+    """After the run's last operation has run, write on each node the list of facts this run read of
+    it, where it differs from the list read at the start. Bookkeeping, not an operation: a run with
+    nothing to change still reports nothing changed, and a preview (``--dry``) writes nothing.
 
     .. code:: python
 
-        remember_facts(name="Facts to read ahead next time")
+        remember_at_end()   # last line of deploy.py
     """
-    node = _node(current_host)
-    text = list_text(node.asked)
-    if text == node.remembered + "\n" or text == node.remembered:
-        return
-    staged = f"{FACTS_READ}.new"
-    yield FileUploadCommand(io.BytesIO(text.encode()), staged)
-    yield StringCommand(f"chmod 600 {staged} && mv -f {staged} {FACTS_READ}")
+    _changes().remember = True

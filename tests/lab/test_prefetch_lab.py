@@ -107,3 +107,13 @@ def test_a_unit_stopped_since_the_last_run_is_started_again(converged):
     run = converged.deploy()
     assert run.returncode == 0, run.output[-3000:]
     assert converged.on("node-a", "systemctl is-active qmha-backup.timer").strip() == "active"
+
+
+def test_a_node_that_lost_its_list_is_read_fact_by_fact_once_then_remembered_again(converged):
+    converged.on("node-a", f"rm -f {FACTS_READ}")
+    first = converged.deploy("--debug")
+    assert first.returncode == 0, first.output[-3000:]
+    assert first.changed() == "-"  # the list is bookkeeping, not a change
+    assert commands_per_node(first.output)["node-a"] > 50
+    again = converged.deploy("--debug")
+    assert commands_per_node(again.output) == {"node-a": 3, "node-b": 3}
