@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import serialization
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
-from .prefetch import node_fact
 
 from .facts.system import LoginMethods
 
@@ -82,7 +81,7 @@ def installer_key_removed(user: str, installer: str):
 
         installer_key_removed(user="root", installer="ssh-ed25519 AAAA...")
     """
-    methods = node_fact(host, LoginMethods, user=user)
+    methods = host.get_fact(LoginMethods, user=user)
     if not any(key_line(line) == installer for line in methods["keys"]):
         host.noop(f"the installer's key is not in {user}'s authorized_keys")
         return
