@@ -141,9 +141,12 @@ class _Node:
 
     def __init__(self, h):
         self.host = h
-        self.remembered = "\n".join(h.get_fact(FileContents, path=FACTS_READ) or [])
+        # a node that cannot answer (no root yet: a wrong sudo password) is not failed here: its
+        # facts are then read alone, where preflight names the problem
+        self.remembered = "\n".join(h.get_fact(FileContents, path=FACTS_READ, _ignore_errors=True) or [])
         ahead = parse_list(self.remembered)
-        values = h.get_fact(Batch, facts=[(cls, kwargs) for cls, kwargs, _ in ahead]) if ahead else []
+        values = h.get_fact(Batch, facts=[(cls, kwargs) for cls, kwargs, _ in ahead], _ignore_errors=True) \
+            if ahead else []
         self.values = {key: value for (_, _, key), value in zip(ahead, values) if value is not UNREAD} \
             if len(values) == len(ahead) else {}
         self.asked: set[str] = set()
@@ -167,7 +170,8 @@ def node_fact(h, cls: type, **kwargs) -> Any:
     changes = _changes()
     if ctx_state.get().current_stage == StateStage.Execute and h.name in changes.changed:
         return h.get_fact(cls, **kwargs)
-    key = fact_key(cls, kwargs)
+    # pyinfra's own arguments (``_ignore_errors``...) are for reading it alone, not part of the fact
+    key = fact_key(cls, {k: v for k, v in kwargs.items() if not k.startswith("_")})
     node = _node(h)
     if key is None:
         return h.get_fact(cls, **kwargs)
