@@ -80,6 +80,19 @@ def test_tomcat_restarts_one_node_at_a_time_and_waits_for_its_connector(state_di
     restart = find(ops["node-a"], "Restart Tomcat")
     assert "/dev/tcp/127.0.0.1/8080" in restart.text
     assert "exit 1" in restart.text
+    assert re.search(r"&& sleep 10$", restart.text)
+
+
+def test_a_tomcat_no_nginx_routes_to_yet_starts_on_both_nodes_at_once_without_the_nginx_wait(state_dir):
+    """Fresh nodes: no Tomcat serves anyone yet, so both start together (not one at a time), each
+    waiting until it serves the webapp but not for an nginx fail_timeout no nginx of ours has."""
+    ops = app_ops("debian12", state_dir)
+    start = find(ops["node-a"], "Start Tomcat where no nginx routes to it yet")
+    assert "systemctl daemon-reload && systemctl restart tomcat10 " in start.text
+    assert "/dev/tcp/127.0.0.1/8080" in start.text
+    assert "sleep 10" not in start.text
+    names = [op.name for op in ops["node-a"]]
+    assert names.index(start.name) < names.index(find(ops["node-a"], "Restart Tomcat").name)
 
 
 # ---------------------------------------------------------------- application, CentOS 7

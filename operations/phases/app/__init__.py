@@ -29,6 +29,7 @@ from ...platform import install_packages
 from ...render import config_file
 from ...secret_files import secret_file
 from ..tls import GROUP
+from ..web import CONF_NAME
 from . import webapp
 from .tomcat import AppConfigError, restart_one_node_at_a_time, server_xml, tomcat_for
 
@@ -98,6 +99,6 @@ def configure(run: Run):
                              marker=paths.PROPERTIES_MARKER, user=tomcat.user, group=tomcat.user,
                              mode=paths.PROPERTIES_MODE)
 
-    restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
+    restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on, f"{p.nginx.conf_d}/{CONF_NAME}")
     systemd.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,
                     running=True, enabled=True)
