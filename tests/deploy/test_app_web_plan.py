@@ -80,6 +80,28 @@ def test_tomcat_restarts_one_node_at_a_time_and_waits_for_its_connector(state_di
     restart = find(ops["node-a"], "Restart Tomcat")
     assert "/dev/tcp/127.0.0.1/8080" in restart.text
     assert "exit 1" in restart.text
+    assert re.search(r"&& sleep 10$", restart.text)
+
+
+def test_a_tomcat_no_nginx_routes_to_yet_starts_on_both_nodes_at_once_without_the_nginx_wait(state_dir):
+    """Fresh nodes: no Tomcat serves anyone yet, so both start together (not one at a time), without
+    an nginx fail_timeout no nginx of ours has; the run goes on while the webapp deploys and waits
+    (bounded) for it at the end."""
+    ops = app_ops("debian12", state_dir)
+    start = find(ops["node-a"], "Start Tomcat where no nginx routes to it yet")
+    assert start.text == "systemctl daemon-reload && systemctl restart tomcat10"
+    names = [op.name for op in ops["node-a"]]
+    assert names.index(start.name) < names.index(find(ops["node-a"], "Restart Tomcat").name)
+
+
+def test_a_tomcat_started_at_once_is_waited_for_at_the_end(state_dir):
+    def both(r):
+        serving = app.serving(r, app.configure(r))
+        return serving
+
+    ops = run(both, "debian12", state_dir)["node-a"]
+    assert ops[-1].name.endswith("Tomcat started in this run serves the webapp")
+    assert "/dev/tcp/127.0.0.1/8080" in ops[-1].text and "exit 1" in ops[-1].text
 
 
 # ---------------------------------------------------------------- application, CentOS 7

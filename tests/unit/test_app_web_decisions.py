@@ -346,3 +346,10 @@ def test_server_xml_connectors_listen_only_once_tomcat_has_started(key):
     of accepting them into a queue nobody serves yet."""
     root = ET.fromstring(tomcat_mod.server_xml(PLATFORMS[key].tomcat, "192.168.1.5", "192.168.1.6", 8080, 8443, "pw"))
     assert [c.get("bindOnInit") for c in root.iter("Connector")] == ["false", "false"]
+
+
+def test_tomcat_takes_a_change_one_node_at_a_time_only_where_nginx_routes_to_it():
+    assert tomcat_mod.restart_way(changed=False, routed=True) is None
+    assert tomcat_mod.restart_way(changed=False, routed=False) is None
+    assert tomcat_mod.restart_way(changed=True, routed=True) == "one at a time"
+    assert tomcat_mod.restart_way(changed=True, routed=False) == "at once"

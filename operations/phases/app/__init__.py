@@ -29,15 +29,17 @@ from ...render import config_file
 from ...secret_files import secret_file
 from ...prefetch import node_fact
 from ..tls import GROUP
+from ..web import CONF_NAME
 from . import webapp
-from .tomcat import AppConfigError, restart_one_node_at_a_time, server_xml, tomcat_for
+from .tomcat import AppConfigError, restart_one_node_at_a_time, server_xml, serves_after_start, tomcat_for
 
-__all__ = ["AppConfigError", "configure"]
+__all__ = ["AppConfigError", "configure", "serving"]
 
 
 @deploy("Application server (Tomcat + QueueMetrics)")
 def configure(run: Run):
-    """Tomcat, the webapp at /queuemetrics, its JDBC_URL; Tomcat restarted (one node at a time) on change."""
+    """Tomcat, the webapp at /queuemetrics, its JDBC_URL; Tomcat restarted (one node at a time) on change,
+    or started at once where no nginx routes to it yet: that operation is returned, for ``serving``."""
     p, k, secrets = run.platform, run.knobs, run.secrets
     mode = k.qm_app_mode
     tomcat = tomcat_for(p, mode)
@@ -98,6 +100,14 @@ def configure(run: Run):
                              marker=paths.PROPERTIES_MARKER, user=tomcat.user, group=tomcat.user,
                              mode=paths.PROPERTIES_MODE)
 
-    restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on)
+    started = restart_one_node_at_a_time(tomcat, k.qm_tomcat_http_port, restart_on, f"{p.nginx.conf_d}/{CONF_NAME}")
     managed.service(name=f"{tomcat.service} enabled and running", service=tomcat.service,
                     running=True, enabled=True)
+    return started
+
+
+@deploy("Application server (Tomcat + QueueMetrics)")
+def serving(run: Run, started) -> None:
+    """At the end of the run: a Tomcat that STARTED (``configure``'s result) at once serves the
+    webapp (waited for, bounded); the phases between went on while it deployed it."""
+    serves_after_start(run.knobs.qm_tomcat_http_port, started)

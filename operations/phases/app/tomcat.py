@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import re
 
+from pyinfra.context import ctx_host
+from pyinfra.facts.files import File
 from pyinfra.operations import server
 
 from ... import paths
 from ...knobs import APP_MODES
+from ...memo import per_run
 from ...platform import Platform, Tomcat, releases_with_tomcat
 from ...render import render
 from ..web import FAIL_TIMEOUT_S
@@ -82,15 +85,57 @@ def answers_command(http_port: int, seconds: int = START_WAIT_S) -> str:
             "exit 1)")
 
 
-def restart_one_node_at_a_time(tomcat: Tomcat, http_port: int, changed: list):
-    """Restart Tomcat when any of CHANGED did, one node at a time, each waiting (bounded) until it
-    serves the webapp again and then until this node's nginx has forgotten the failure (its
-    ``fail_timeout``): only then is the next node's Tomcat taken away, so no request finds this
-    node's nginx sending everything to a peer that is restarting."""
-    return server.shell(
+def restart_way(changed: bool, routed: bool) -> str | None:
+    """How Tomcat takes a change: None (nothing changed), ``"at once"`` where no nginx of ours sends
+    it requests yet (ROUTED false: a fresh node, or one being rebuilt; nobody waits for it), else
+    ``"one at a time"`` (the cluster serves through it: the other node must keep serving meanwhile).
+
+    >>> restart_way(True, False), restart_way(True, True), restart_way(False, True)
+    ('at once', 'one at a time', None)
+    """
+    if not changed:
+        return None
+    return "one at a time" if routed else "at once"
+
+
+def restart_one_node_at_a_time(tomcat: Tomcat, http_port: int, changed: list, nginx_live: str):
+    """Restart Tomcat when any of CHANGED did; the operation that starts it at once (or None when it
+    cannot). Where this node's nginx already serves the cluster (NGINX_LIVE, its server blocks, is in
+    place), one node at a time, each waiting (bounded) until it serves the webapp again and then
+    until this node's nginx has forgotten the failure (its ``fail_timeout``): only then is the next
+    node's Tomcat taken away, so no request finds this node's nginx sending everything to a peer
+    that is restarting. Where it does not yet (a fresh node, or one being rebuilt), Tomcat starts at
+    once, on both nodes together, and the deploy goes on while it deploys the webapp:
+    ``serves_after_start`` waits for it at the end of the run (``restart_way``). Whether nginx
+    routes to it is read only when something changed, once per run (before either operation has
+    touched it)."""
+    me = ctx_host.get()
+
+    def way() -> str | None:
+        if not any(op.did_change() for op in changed):
+            return None
+        routed = per_run(("nginx routes to tomcat", me.name), lambda: bool(me.get_fact(File, path=nginx_live)))
+        return restart_way(True, routed)
+
+    restart = f"systemctl daemon-reload && systemctl restart {tomcat.service}"
+    started = server.shell(
+        name="Start Tomcat where no nginx routes to it yet (both nodes at once)",
+        commands=[restart],
+        _if=lambda: way() == "at once",
+    )
+    server.shell(
         name="Restart Tomcat after a change (one node at a time)",
-        commands=[f"systemctl daemon-reload && systemctl restart {tomcat.service} && {answers_command(http_port)} "
-                  f"&& sleep {FAIL_TIMEOUT_S}"],
-        _if=lambda: any(op.did_change() for op in changed),
+        commands=[f"{restart} && {answers_command(http_port)} && sleep {FAIL_TIMEOUT_S}"],
+        _if=lambda: way() == "one at a time",
         _serial=True,
     )
+    return started
+
+
+def serves_after_start(http_port: int, started) -> None:
+    """Wait (bounded, ``START_WAIT_S``) until a Tomcat STARTED at once (the operation
+    ``restart_one_node_at_a_time`` returned) serves the webapp; the run fails if it does not."""
+    if started is None:
+        return
+    server.shell(name="Tomcat started in this run serves the webapp", commands=[answers_command(http_port)],
+                 _if=started.did_change)
