@@ -16,11 +16,14 @@ Example:
 
 from __future__ import annotations
 
+import re
 import secrets
+import shlex
 from inspect import getcallargs
 from typing import Any
 
 from pyinfra.api import FactBase, StringCommand
+from pyinfra.facts.files import Directory, File, Link, Sha1File, Sha256File
 
 #: printed by a part whose ``requires_command`` is missing (pyinfra returns the fact's default then)
 MISSING = "__qmha_missing_command__"
@@ -86,8 +89,51 @@ def batch_script(parts: list[str], marker: str, lanes: int = LANES) -> str:
     return "\n".join(lines)
 
 
+#: the state of many paths in one process: what pyinfra's ``File``, ``Directory`` and ``Link`` print
+#: for each (GNU ``stat``, as on every supported node), after the path and a ``|``
+STAT_FORMAT = "%n|user=%U group=%G mode=%A atime=%X mtime=%Y ctime=%Z size=%s %N"
+#: checksum facts read together by their tool (what pyinfra's fact runs first)
+SUM_TOOLS = {Sha256File: "sha256sum", Sha1File: "sha1sum"}
+#: paths read together: plain absolute paths (anything else is read by the fact's own command)
+PLAIN_PATH = re.compile(r"^/[A-Za-z0-9._/+@:-]*$")
+
+
+def shared_tool(cls: type, kwargs: dict) -> str | None:
+    """The one command that reads CLS for many paths at once ("stat" or a checksum tool), or None."""
+    path = kwargs.get("path")
+    if set(kwargs) != {"path"} or not isinstance(path, str) or not PLAIN_PATH.match(path):
+        return None
+    if cls in (File, Directory, Link):
+        return "stat"
+    return SUM_TOOLS.get(cls)
+
+
+def shared_command(tool: str, paths: list[str]) -> str:
+    """TOOL run once over PATHS; a missing path prints nothing (as each fact alone)."""
+    quoted = " ".join(shlex.quote(p) for p in paths)
+    if tool == "stat":
+        return f"( stat -c {shlex.quote(STAT_FORMAT)} -- {quoted}; true )"
+    return f"( {tool} -- {quoted}; true )"
+
+
+def shared_lines(tool: str, lines: list[str]) -> dict[str, str]:
+    """Each path's line, as the fact alone would print it, from TOOL's output."""
+    out = {}
+    for line in lines:
+        if tool == "stat":
+            path, _, rest = line.partition("|")
+        else:
+            rest, _, path = line.partition("  ")
+        if path and rest:
+            out[path] = line if tool != "stat" else rest
+    return out
+
+
 class Batch(FactBase):
     """The values of FACTS (a list of ``(fact class, kwargs)``), in order, read by one command.
+
+    Files' state and checksums are read together (one ``stat``, one ``sha256sum`` for every path);
+    every other fact by its own command.
 
     .. code:: python
 
@@ -97,18 +143,39 @@ class Batch(FactBase):
     def command(self, facts: list, lanes: int = LANES) -> str:
         self.marker = f"@@qmha-batch-{secrets.token_hex(8)}"
         self.parts = [cls() for cls, _ in facts]
-        return batch_script([part_command(fact, kwargs) for fact, (_, kwargs) in zip(self.parts, facts)],
-                            self.marker, lanes)
+        shared: dict[str, list[int]] = {}
+        self.slots: list[tuple[str, object]] = []
+        texts = []
+        for i, (fact, (cls, kwargs)) in enumerate(zip(self.parts, facts)):
+            tool = shared_tool(cls, kwargs)
+            if tool:
+                fact.command(**fact_arguments(cls, kwargs))  # what the fact keeps for its processing
+                shared.setdefault(tool, []).append(i)
+                continue
+            self.slots.append(("fact", i))
+            texts.append(part_command(fact, kwargs))
+        self.paths = {i: kwargs["path"] for i, (_, kwargs) in enumerate(facts) if "path" in kwargs}
+        for tool, indices in shared.items():
+            self.slots.append((tool, indices))
+            texts.append(shared_command(tool, sorted({self.paths[i] for i in indices})))
+        return batch_script(texts, self.marker, lanes)
 
     def process(self, output: list[str]) -> list:
-        values, lines = [], []
+        values: list = [UNREAD] * len(self.parts)
+        sections, lines = [], []
         for line in output:
             if line.startswith(self.marker + " "):
-                fact = self.parts[len(values)]
                 # each part ends with an extra newline so a last line without one is kept whole
-                body = lines[:-1] if lines and lines[-1] == "" else lines
-                values.append(part_value(fact, int(line.split()[-1]), body))
+                sections.append((int(line.split()[-1]), lines[:-1] if lines and lines[-1] == "" else lines))
                 lines = []
             else:
                 lines.append(line)
+        for (kind, what), (status, body) in zip(self.slots, sections):
+            if kind == "fact":
+                values[what] = part_value(self.parts[what], status, body)
+                continue
+            by_path = shared_lines(kind, body)
+            for i in what:
+                line = by_path.get(self.paths[i])
+                values[i] = part_value(self.parts[i], 0, [line] if line else [])
         return values

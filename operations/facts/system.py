@@ -281,7 +281,9 @@ class LocalUser(FactBase):
     """
 
     def command(self, user: str) -> StringCommand:
-        return StringCommand("getent", "passwd", QuoteString(user), "&&", "id", "-nG", QuoteString(user))
+        # no such account: no output, and no failure (a fact that fails fails its node)
+        return StringCommand("(", "getent", "passwd", QuoteString(user), "&&", "id", "-nG", QuoteString(user), ")",
+                             "||", "true")
 
     def process(self, output) -> dict | None:
         fields = output[0].split(":") if output else []

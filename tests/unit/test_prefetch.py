@@ -1,14 +1,15 @@
 """Facts read ahead, without nodes: the batch script and how its output is split and processed
 (run here by this machine's own shell), the remembered list, and the "already so" checks."""
 
+import hashlib
 import json
 import subprocess
 
 from pyinfra.api import FactBase
-from pyinfra.facts.files import Directory, File, FileContents, Sha256File
+from pyinfra.facts.files import Directory, File, FileContents, Link, Sha256File
 from pyinfra.facts.hardware import Ipv4Addrs
 
-from operations.facts.batch import MISSING, UNREAD, Batch, batch_script, part_value
+from operations.facts.batch import MISSING, UNREAD, Batch, batch_script, part_command, part_value
 from operations.facts.system import EpochTime, LocalUser, UnitState
 from operations.managed import owned_as, unit_name
 from operations.prefetch import fact_key, list_text, parse_list
@@ -146,3 +147,31 @@ def test_unit_state_counts_states_as_pyinfra_does():
     assert fact.process(["SubState=waiting", "UnitFileState=static"]) == {"active": True, "enabled": True}
     assert fact.process(["SubState=dead", "UnitFileState=disabled"]) == {"active": False, "enabled": False}
     assert fact.process(["SubState=dead", "UnitFileState="]) == {"active": False, "enabled": False}
+
+
+def test_local_user_of_an_account_that_does_not_exist_succeeds_with_nothing():
+    fact = LocalUser()
+    out = subprocess.run(["sh", "-c", fact.command(user="qmha-no-such-user").get_raw_value()],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout == ""
+
+
+def test_files_state_and_checksums_are_read_together_and_equal_each_read_alone(tmp_path):
+    (tmp_path / "a.conf").write_text("a\n")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "a.conf")
+    facts = [(File, {"path": str(tmp_path / "a.conf")}), (Sha256File, {"path": str(tmp_path / "a.conf")}),
+             (Directory, {"path": str(tmp_path / "dir")}), (File, {"path": str(tmp_path / "missing")}),
+             (Sha256File, {"path": str(tmp_path / "missing")}), (File, {"path": str(tmp_path / "dir")}),
+             (Link, {"path": str(tmp_path / "link")}), (Echo, {"text": "between\\n"})]
+    batch = Batch()
+    script = batch.command(facts=facts)
+    assert script.count("sha256sum") == 1 and script.count("stat -c") == 1
+    together = batch.process(subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                            timeout=30).stdout.splitlines())
+    for (cls, kwargs), value in zip(facts, together):
+        fact = cls()
+        alone = subprocess.run(["sh", "-c", part_command(fact, kwargs)], capture_output=True, text=True, timeout=30)
+        assert value == part_value(fact, alone.returncode, alone.stdout.splitlines()), (cls.__name__, kwargs)
+    assert together[1] == hashlib.sha256(b"a\n").hexdigest()
+    assert together[3] is None and together[5] is False and together[6]["link_target"] == str(tmp_path / "a.conf")
