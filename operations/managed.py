@@ -52,8 +52,9 @@ def _sha256(src: str | IO) -> str:
 
 def file_is(path: str, sha256: str, user=None, group=None, mode=None) -> bool:
     """Whether the file PATH holds content of SHA256 with USER, GROUP and MODE (read ahead)."""
-    return (owned_as(node_fact(host, File, path=path), user, group, mode)
-            and node_fact(host, Sha256File, path=path) == sha256)
+    # both read whatever the first says: the next run then reads both ahead
+    info, remote_sha256 = node_fact(host, File, path=path), node_fact(host, Sha256File, path=path)
+    return owned_as(info, user, group, mode) and remote_sha256 == sha256
 
 
 @operation()

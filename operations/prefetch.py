@@ -45,8 +45,9 @@ from .memo import per_run
 FACTS_READ = f"{paths.STATE}/facts-read.json"
 
 #: facts never read ahead: what they say depends on the moment (the clock, a neighbour's answer,
-#: a mirror) or they run a command named in their arguments
-NOT_AHEAD = {"EpochTime", "AddressAnswers", "UrlAnswers", "CommandSucceeds"}
+#: a mirror), they run a command named in their arguments, or they cost time a run rarely needs
+#: (the size of the data directory, read only when a rebuild is asked for)
+NOT_AHEAD = {"EpochTime", "AddressAnswers", "UrlAnswers", "CommandSucceeds", "DirectoryMiB"}
 #: fact modules read ahead (a class elsewhere is read alone)
 MODULES = ("pyinfra.facts.", "operations.facts.")
 
@@ -167,16 +168,15 @@ def node_fact(h, cls: type, **kwargs) -> Any:
         return h.get_fact(cls, **kwargs)
     if isinstance(cls, type) and issubclass(cls, ShortFactBase):  # a view of another fact
         return cls().process_data(node_fact(h, cls.fact, **kwargs))
-    changes = _changes()
-    if ctx_state.get().current_stage == StateStage.Execute and h.name in changes.changed:
-        return h.get_fact(cls, **kwargs)
     # pyinfra's own arguments (``_ignore_errors``...) are for reading it alone, not part of the fact
     key = fact_key(cls, {k: v for k, v in kwargs.items() if not k.startswith("_")})
-    node = _node(h)
     if key is None:
         return h.get_fact(cls, **kwargs)
+    node = _node(h)
     with _LOCK:
-        node.asked.add(key)
+        node.asked.add(key)  # what runs read (also when read afresh): next run's list
+    if ctx_state.get().current_stage == StateStage.Execute and h.name in _changes().changed:
+        return h.get_fact(cls, **kwargs)
     if key in node.values:
         return node.values[key]
     return h.get_fact(cls, **kwargs)

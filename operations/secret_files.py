@@ -73,8 +73,8 @@ def secret_file(path: str, content: str, secrets: Iterable[str] = (), mode: str 
     owner in one step, so it is never readable by others, not even for a moment.
     """
     secrets = list(secrets)
-    remote = node_fact(host, File, path=path)
-    if remote and node_fact(host, Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest():
+    remote, remote_sha256 = node_fact(host, File, path=path), node_fact(host, Sha256File, path=path)
+    if remote and remote_sha256 == hashlib.sha256(content.encode()).hexdigest():
         if remote["mode"] != ensure_mode_int(mode):
             yield chmod(path, mode)
         if remote["user"] != user or remote["group"] != group:

@@ -31,11 +31,17 @@ def gather(h, node: NodeSpec, peer_address: str, platform: Platform, database: s
            sizes: bool = False) -> NodeFacts:
     """What the plan needs from host H (NODE of the cluster), read from its facts; SIZES: also its
     data's size and the room it has for a copy of the peer's (a rebuild is asked for)."""
+    # each read whatever the server's state (a node without one answers the defaults): a run reads
+    # the same facts on a fresh node as on a deployed one, so the next run reads them all ahead
     server = node_fact(h, MariadbServer, client=platform.db_client)
-    status = node_fact(h, ReplicationStatus, client=platform.db_client) if server["installed"] else ReplicationStatus.default()
-    accounts = node_fact(h, DatabaseAccounts, database=database, client=platform.db_client) if server["installed"] else {}
-    marker = node_fact(h, FileContents, path=paths.DUMP_MARKER) if server["installed"] else None
-    channel_password = node_fact(h, ChannelPassword, client=platform.db_client) if status.get("channel") else None
+    status = node_fact(h, ReplicationStatus, client=platform.db_client)
+    accounts = node_fact(h, DatabaseAccounts, database=database, client=platform.db_client)
+    marker = node_fact(h, FileContents, path=paths.DUMP_MARKER)
+    channel_password = node_fact(h, ChannelPassword, client=platform.db_client)
+    if not status.get("channel"):
+        channel_password = None
+    if not server["installed"]:
+        status, accounts, marker = ReplicationStatus.default(), {}, None
     data_mib = free_mib = None
     if sizes:
         data_mib = node_fact(h, DirectoryMiB, path=platform.db_data_dir, exclude=LOG_FILES) if server["installed"] else 0
