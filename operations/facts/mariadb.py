@@ -160,8 +160,8 @@ class ReplicationStatus(FactBase):
 
     def process(self, output) -> dict:
         result = self.default()
-        sections = split_sections(output, ("down", "variables", "slave", "master", "binlogs", "status"))
-        if "down" in sections or "variables" not in sections:
+        sections = split_sections(output, ("variables", "slave", "master", "binlogs", "status"))
+        if "variables" not in sections:  # the server did not answer
             return result
         result["running"] = True
         enabled = None
@@ -257,8 +257,8 @@ class DatabaseAccounts(FactBase):
 
     def process(self, output) -> dict:
         result = self.default()
-        sections = split_sections(output, ("down", "users", "db", "databases", "tables"))
-        if "down" in sections or "users" not in sections:
+        sections = split_sections(output, ("users", "db", "databases", "tables"))
+        if "users" not in sections:  # the server did not answer
             return result
         result["running"] = True
         for line in sections["users"]:
