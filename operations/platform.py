@@ -21,11 +21,12 @@ Example:
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import StringCommand, operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.rpm import RpmPackages
 from pyinfra.facts.server import LinuxDistribution
@@ -33,6 +34,7 @@ from pyinfra.operations import apt, dnf, yum
 
 from .memo import per_run
 from .prefetch import node_fact
+from .render import render
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,9 @@ class Platform:
     repo_fix: str = "fix the node's repositories"
     #: a node is rebuilt from its peer with this physical copy; None: with a dump (the seed's path)
     db_physical_copy: PhysicalCopy | None = None
+    #: whether packages start their services as they install them (Debian's way; RPM's is not to):
+    #: the deploy then holds those it configures first (``holding_starts``)
+    starts_on_install: bool = False
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -296,6 +301,7 @@ PLATFORMS: dict[str, Platform] = {
                     system_ca_bundle="/etc/ssl/certs/ca-certificates.crt"),
         sshd_dropin_dir="/etc/ssh/sshd_config.d",
         sync_packages=("openssh-client", "util-linux", "bsdutils", "sudo"),
+        starts_on_install=True,
         firewall="nftables",
         firewall_packages=("nftables",),
         db_physical_copy=PhysicalCopy(packages=("mariadb-backup",), backup="mariadb-backup", extract="mbstream",
@@ -432,11 +438,39 @@ def platform_of(h) -> Platform:
                                     lambda: node_fact(h, LinuxDistribution, _ignore_errors=True)))
 
 
+#: the policy-rc.d through which Debian's install scripts ask whether they may start a service
+POLICY_RC = "/usr/sbin/policy-rc.d"
+#: the line that marks a policy-rc.d as the deploy's own (replaced and removed by it, never another's)
+HOLD_MARK = "qm-ha: service starts held during the node's package transaction"
+#: a policy left behind by an interrupted transaction holds nothing once this old
+HOLD_EXPIRY_S = 3 * 3600
+
+
+def holding_starts(command, units) -> StringCommand:
+    """COMMAND (a package transaction) run with UNITS not started by their packages' install
+    scripts unless already running: a ``policy-rc.d`` of the deploy's own in place while it runs,
+    removed when it ends (also on a hang-up or interrupt). A ``policy-rc.d`` the node has of its own
+    is left as it is (and nothing is held).
+
+    .. code:: python
+
+        holding_starts("apt-get install -y mariadb-server", ["mariadb", "mariadb.service"])
+    """
+    policy = render("packages/policy-rc.d.j2", mark=HOLD_MARK, units=list(units), expiry_s=HOLD_EXPIRY_S)
+    script = (f'P={POLICY_RC}; if [ ! -e "$P" ] || grep -qF {shlex.quote(HOLD_MARK)} "$P"; then '
+              f"cat > \"$P.qmha\" <<'QMHA_POLICY'\n{policy}QMHA_POLICY\n"
+              'chmod 755 "$P.qmha" && mv -f "$P.qmha" "$P" || exit 1; '
+              "trap 'rm -f \"$P\"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; fi;")
+    return StringCommand(script, command)
+
+
 @operation()
-def packages_installed(manager: str, packages: list[str], package_args: dict, planned: bool = False):
+def packages_installed(manager: str, packages: list[str], package_args: dict, planned: bool = False,
+                       hold: tuple[str, ...] = ()):
     """PACKAGES installed by the MANAGER's package operation; when they all are already, nothing
     more is read or refreshed (no daily apt list update check on every run). PLANNED: an earlier
     operation of this run installs them all (the node's one package transaction): nothing to do.
+    HOLD: units the packages' install scripts do not start (``holding_starts``).
 
     .. code:: python
 
@@ -450,7 +484,9 @@ def packages_installed(manager: str, packages: list[str], package_args: dict, pl
         host.noop(f"{', '.join(packages)} installed")
         return
     operation = {"apt": apt.packages, "yum": yum.packages, "dnf": dnf.packages}[manager]
-    yield from operation._inner(packages=packages, **package_args)
+    for command in operation._inner(packages=packages, **package_args):
+        installs = " install " in (command.get_raw_value() if isinstance(command, StringCommand) else str(command))
+        yield holding_starts(command, hold) if hold and installs else command  # not the index refresh
 
 
 def planned_packages(h) -> set[str]:
@@ -463,10 +499,11 @@ def planned_packages(h) -> set[str]:
     return per_run(("planned packages", h.name), set)
 
 
-def install_packages(platform: Platform, packages, **kwargs):
+def install_packages(platform: Platform, packages, hold: tuple[str, ...] = (), **kwargs):
     """Install PACKAGES with the platform's package operation (apt refreshing its lists daily; yum;
     dnf), unless an earlier operation of this run installs them all. What it installs is recorded
     here, when the operation is made, never in its body (pyinfra may run a body more than once).
+    HOLD: units not started by the install (where the platform's packages start theirs).
 
     .. code:: python
 
@@ -477,4 +514,5 @@ def install_packages(platform: Platform, packages, **kwargs):
     already = all(name in planned for name in packages)
     planned.update(packages)
     return packages_installed(manager=platform.package_manager, packages=packages,
-                              package_args=dict(platform.package_args), planned=already, **kwargs)
+                              package_args=dict(platform.package_args), planned=already,
+                              hold=tuple(hold) if platform.starts_on_install else (), **kwargs)

@@ -10,9 +10,10 @@ alone, as before; the list is rewritten after the run's last operation only when
 (``remember_at_end``).
 
 Values are read at the start of the run's preparation (pyinfra prepares every operation before
-any runs, then runs each one's generator again, reading its facts again). They stand for the node
-until this run changes it: from the first operation that ran a command on a node, ``node_fact``
-reads that node's facts afresh, as pyinfra would.
+any runs, then runs each one's generator again, reading its facts again); a fact not in the list is
+read alone once and kept with them. They stand for the node until this run changes it: from the
+first operation that ran a command on a node, ``node_fact`` reads that node's facts afresh, as
+pyinfra would.
 
 Example:
 
@@ -179,7 +180,50 @@ def node_fact(h, cls: type, **kwargs) -> Any:
         return h.get_fact(cls, **kwargs)
     if key in node.values:
         return node.values[key]
-    return h.get_fact(cls, **kwargs)
+    value = h.get_fact(cls, **kwargs)
+    if not any(k.startswith("_") for k in kwargs):  # read as the list reads it: it stands as they do
+        with _LOCK:
+            node.values.setdefault(key, value)
+    return value
+
+
+def node_facts(h, wanted: list[tuple[type, dict]]) -> list:
+    """The facts WANTED (``(class, kwargs)`` pairs) of host H, each as ``node_fact`` gives it; those
+    not at hand (not read ahead, or the node changed since) are read together in one command.
+
+    .. code:: python
+
+        info, sha256 = node_facts(host, [(File, {"path": p}), (Sha256File, {"path": p})])
+    """
+    if not ctx_state.isset():
+        return [h.get_fact(cls, **kwargs) for cls, kwargs in wanted]
+    node = _node(h)
+    afresh = ctx_state.get().current_stage == StateStage.Execute and h.name in _changes().changed
+    values: list = [UNREAD] * len(wanted)
+    unread = []
+    for i, (cls, kwargs) in enumerate(wanted):
+        key = fact_key(cls, kwargs) if not issubclass(cls, ShortFactBase) else None
+        if key is None:
+            values[i] = node_fact(h, cls, **kwargs)
+            continue
+        with _LOCK:
+            node.asked.add(key)
+        if not afresh and key in node.values:
+            values[i] = node.values[key]
+        else:
+            unread.append(i)
+    if len(unread) > 1:
+        read = h.get_fact(Batch, facts=[wanted[i] for i in unread]) or []
+        if len(read) == len(unread):
+            for i, value in zip(unread, read):
+                values[i] = value
+    for i in unread:
+        if values[i] is UNREAD:  # alone, as pyinfra reads it (and reports its errors)
+            values[i] = h.get_fact(wanted[i][0], **wanted[i][1])
+        if not afresh:
+            with _LOCK:
+                node.values.setdefault(fact_key(*wanted[i]), values[i])
+    return values
 
 
 def _write_list(state, h) -> None:

@@ -27,11 +27,11 @@ from pathlib import PurePosixPath
 from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.api.output import format_text
-from pyinfra.facts.files import File, FileContents, Sha256File
+from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int, generate_color_diff
 
 from . import paths
-from .prefetch import node_fact
+from .prefetch import node_facts
 
 MASK = "*MASKED*"
 #: root-only directory on the node where a secret file is staged before it is installed
@@ -73,7 +73,8 @@ def secret_file(path: str, content: str, secrets: Iterable[str] = (), mode: str 
     owner in one step, so it is never readable by others, not even for a moment.
     """
     secrets = list(secrets)
-    remote, remote_sha256 = node_fact(host, File, path=path), node_fact(host, Sha256File, path=path)
+    remote, remote_sha256, staging = node_facts(host, [(File, {"path": path}), (Sha256File, {"path": path}),
+                                                        (Directory, {"path": STAGING_DIR})])
     if remote and remote_sha256 == hashlib.sha256(content.encode()).hexdigest():
         if remote["mode"] != ensure_mode_int(mode):
             yield chmod(path, mode)
@@ -83,7 +84,8 @@ def secret_file(path: str, content: str, secrets: Iterable[str] = (), mode: str 
     if state.config.DIFF:
         _show_diff(path, bool(remote), content, secrets)
     staged = f"{STAGING_DIR}/{PurePosixPath(path).name}.new"
-    yield StringCommand("install", "-d", "-m", "0700", "-o", "root", "-g", "root", STAGING_DIR)
+    if not (staging and staging["mode"] == 700 and staging["user"] == staging["group"] == "root"):
+        yield StringCommand("install", "-d", "-m", "0700", "-o", "root", "-g", "root", STAGING_DIR)
     yield FileUploadCommand(io.BytesIO(content.encode()), staged)
     yield StringCommand(f"install -m {mode} -o {user} -g {group} {staged} {path}; rc=$?; "
                         f"rm -f {staged}; exit $rc")

@@ -25,6 +25,7 @@ from .. import managed, paths
 from ..context import Run
 from ..facts.selinux import SELinuxMode
 from ..facts.system import ContainerType
+from ..managed import unit_name
 from ..platform import PackageSource, Platform, Tomcat, install_packages
 from ..render import config_file
 from ..prefetch import node_fact
@@ -112,6 +113,7 @@ def node_packages(p: Platform, tomcat: Tomcat, app_mode: str, floating: bool, se
     (EPEL on CentOS 7: that repository package is in here) and Loway's package (its repository is
     the app phase's).
 
+    >>> from operations.platform import PLATFORMS
     >>> node_packages(PLATFORMS["debian12"], PLATFORMS["debian12"].tomcat, "war", False, False)[:4]
     ['chrony', 'rsync', 'cron', 'openssh-server']
     """
@@ -121,6 +123,22 @@ def node_packages(p: Platform, tomcat: Tomcat, app_mode: str, floating: bool, se
                 *((KEEPALIVED,) if floating else ()), *p.sync_packages,
                 *(p.selinux.packages if p.selinux and selinux_on else ()), *p.firewall_packages]
     return list(dict.fromkeys(packages))
+
+
+def held_units(p: Platform, tomcat: Tomcat, floating: bool) -> list[str]:
+    """The units the deploy configures before it starts them: where packages start their services as
+    they install (``Platform.starts_on_install``), the node's package transaction holds these
+    (``platform.holding_starts``), so each starts once, configured. Both names a package's install
+    script may ask with (``mariadb``, ``mariadb.service``).
+
+    >>> from operations.platform import PLATFORMS
+    >>> held_units(PLATFORMS["debian12"], PLATFORMS["debian12"].tomcat, False)[:4]
+    ['chrony', 'chrony.service', 'mariadb', 'mariadb.service']
+    """
+    units = [p.services["chrony"], p.db_service, *p.db_socket_units, tomcat.service, p.nginx.service,
+             *((KEEPALIVED,) if floating else ())]
+    names = [name for unit in units for name in (unit.removesuffix(".service"), unit_name(unit))]
+    return list(dict.fromkeys(names))
 
 
 @deploy("Base system")
@@ -136,8 +154,9 @@ def configure(run: Run):
         managed.directory(name=folder, path=folder, user="root", group="root", mode="0755")
     tomcat = tomcat_for(p, run.knobs.qm_app_mode)
     selinux_on = p.selinux is not None and node_fact(host, SELinuxMode) != "disabled"
-    install_packages(p, node_packages(p, tomcat, run.knobs.qm_app_mode, bool(run.knobs.qm_floating_addresses),
-                                      selinux_on), name="The node's packages (one transaction)")
+    floating = bool(run.knobs.qm_floating_addresses)
+    install_packages(p, node_packages(p, tomcat, run.knobs.qm_app_mode, floating, selinux_on),
+                     hold=held_units(p, tomcat, floating), name="The node's packages (one transaction)")
     time_sync(run)
     for role in ("ssh", "cron"):
         managed.service(name=f"{p.services[role]} enabled and running", service=p.services[role],

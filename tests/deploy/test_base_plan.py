@@ -70,8 +70,9 @@ def test_hostname_is_the_short_node_name(el7):
 def test_tls_key_is_group_readable_only(el7):
     cmds = el7["node-a"]
     key_upload = next(i for i, c in enumerate(cmds) if c.startswith("upload /etc/qm-ha/tls/cluster.key"))
-    assert "chmod 640 /etc/qm-ha/tls/cluster.key" in cmds[key_upload:key_upload + 3]
-    assert "chown root:qmha-tls /etc/qm-ha/tls/cluster.key" in cmds[key_upload:key_upload + 3]
+    after = " && ".join(cmds[key_upload + 1:key_upload + 3]).split(" && ")
+    assert "chmod 640 /etc/qm-ha/tls/cluster.key" in after
+    assert "chown root:qmha-tls /etc/qm-ha/tls/cluster.key" in after
 
 
 def test_password_login_is_left_alone_by_default(el7):
@@ -112,3 +113,19 @@ def test_a_mirror_is_written_as_the_repository_files_before_any_package_is_insta
 
 def test_without_a_mirror_the_nodes_repositories_are_left_alone(el7):
     assert "yum.repos.d" not in joined(el7["node-a"])
+
+
+def test_a_missing_folder_is_made_with_its_mode_and_owner_in_one_command(debian12):
+    assert "mkdir -p /var/lib/qm-ha && chmod 755 /var/lib/qm-ha && chown root:root /var/lib/qm-ha" \
+        in debian12["node-a"]
+
+
+def test_a_missing_file_is_uploaded_then_owned_in_one_command(debian12):
+    cmds = debian12["node-a"]
+    key_upload = next(i for i, c in enumerate(cmds) if c.startswith("upload /etc/qm-ha/tls/cluster.key"))
+    assert cmds[key_upload + 1] == \
+        "chown root:qmha-tls /etc/qm-ha/tls/cluster.key && chmod 640 /etc/qm-ha/tls/cluster.key"
+
+
+def test_a_missing_unit_state_is_set_in_one_command(debian12):
+    assert "systemctl start chrony.service && systemctl enable chrony.service" in debian12["node-b"]

@@ -11,7 +11,8 @@ def installs(commands):
 
 
 def enabled_units(commands):
-    return {c.split()[-1] for c in commands if c.startswith("systemctl enable ")}
+    steps = [step for c in commands for step in c.split(" && ")]
+    return {s.split()[-1] for s in steps if s.startswith("systemctl enable ")}
 
 
 def test_debian13_installs_what_debian12_installs_with_apt(debian12, debian13):

@@ -4,6 +4,7 @@ on Debian 12; on CentOS 7 everything at once, then nginx once EPEL is there."""
 import re
 
 from operations.phases import base
+from operations.platform import PLATFORMS
 from tests.deploy.harness import all_commands, run
 
 
@@ -39,3 +40,25 @@ def test_floating_addresses_put_keepalived_in_the_transaction(tmp_path):
 def test_a_phase_whose_packages_are_in_the_transaction_installs_nothing_more(debian12):
     cmds = debian12["node-a"]
     assert not any("apt-get" in c and "install" in c and "nginx" in c and "chrony" not in c for c in cmds)
+
+
+def test_debian12_transaction_does_not_start_the_services_the_deploy_configures_first(debian12):
+    (install,) = installs(debian12["node-a"], "apt-get")
+    before, _, apt = install.partition("apt-get")
+    assert "/usr/sbin/policy-rc.d" in before and "trap 'rm -f \"$P\"' EXIT" in before
+    for unit in ("mariadb.service", "mariadb.socket", "tomcat10.service", "nginx.service", "chrony.service"):
+        assert unit in before
+    assert "ssh" not in before.split("case")[1]  # a unit the deploy does not configure first starts as usual
+    assert "apt-get update" in debian12["node-a"]  # the index refresh is not held
+
+
+def test_el7_transaction_holds_nothing(el7):
+    assert not any("policy-rc.d" in c for c in el7["node-a"])
+
+
+def test_held_units_name_each_unit_both_ways_and_keepalived_only_with_floating_addresses():
+    p = PLATFORMS["debian12"]
+    held = base.held_units(p, p.tomcat, False)
+    assert {"mariadb", "mariadb.service", "tomcat10", "tomcat10.service", "nginx", "nginx.service"} <= set(held)
+    assert "keepalived.service" not in held
+    assert "keepalived.service" in base.held_units(p, p.tomcat, True)
