@@ -14,10 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from operations import context, prefetch  # noqa: E402
+from operations import context, prefetch, speedups  # noqa: E402
 from operations.phases import (app, backup, base, database, firewall, floating, preflight, replication,  # noqa: E402
                                selinux, sync, tls, web)
 
+speedups.install()
 run = context.current()
 preflight.check(run)
 base.configure(run)

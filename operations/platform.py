@@ -27,11 +27,10 @@ from typing import Any
 
 from pyinfra import host
 from pyinfra.api import StringCommand, operation
-from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.rpm import RpmPackages
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, dnf, yum
 
+from .facts.system import InstalledPackages
 from .memo import per_run
 from .prefetch import node_fact
 from .render import render
@@ -479,7 +478,7 @@ def packages_installed(manager: str, packages: list[str], package_args: dict, pl
     if planned:
         host.noop(f"{', '.join(packages)} in the node's package transaction")
         return
-    installed = node_fact(host, {"apt": DebPackages, "yum": RpmPackages, "dnf": RpmPackages}[manager]) or {}
+    installed = node_fact(host, InstalledPackages, manager=manager, packages=sorted(packages)) or []
     if all(name in installed for name in packages):
         host.noop(f"{', '.join(packages)} installed")
         return

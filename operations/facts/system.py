@@ -318,3 +318,34 @@ class UnitState(FactBase):
     def process(self, output) -> dict:
         values = dict(line.strip().partition("=")[::2] for line in output if "=" in line)
         return {"active": values.get("SubState") in self.ACTIVE, "enabled": values.get("UnitFileState") in self.ENABLED}
+
+
+class InstalledPackages(FactBase):
+    """Which of PACKAGES the node has installed, asked of its package database by name (``dpkg-query``
+    or ``rpm -q``): a few lines where pyinfra's ``DebPackages``/``RpmPackages`` list every package.
+
+    .. code:: python
+
+        host.get_fact(InstalledPackages, manager="apt", packages=["nginx", "chrony"])   # ["nginx"]
+    """
+
+    def requires_command(self, manager: str, packages: list) -> str:
+        return "dpkg-query" if manager == "apt" else "rpm"
+
+    def command(self, manager: str, packages: list) -> str:
+        names = " ".join(shlex.quote(p) for p in packages)
+        if manager == "apt":  # the second letter of the status: "i" installed ("ii", "hi"; not "rc")
+            return f"dpkg-query -W -f '${{db:Status-Abbrev}}|${{Package}}\\n' -- {names} 2>/dev/null || true"
+        return f"rpm -q --qf '|%{{NAME}}\\n' -- {names} 2>/dev/null || true"
+
+    @staticmethod
+    def default() -> list:
+        return []
+
+    def process(self, output) -> list:
+        installed = []
+        for line in output:
+            status, sep, name = line.partition("|")
+            if sep and name and (status == "" or status[1:2] == "i"):
+                installed.append(name.strip())
+        return installed
