@@ -12,13 +12,15 @@ read of each node is remembered there, to be read in one command next time (``op
 import sys
 from pathlib import Path
 
+from pyinfra import inventory
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from operations import context, prefetch, speedups  # noqa: E402
 from operations.phases import (app, backup, base, database, firewall, floating, preflight, replication,  # noqa: E402
                                selinux, sync, tls, web)
 
-speedups.install()
+speedups.install(inventory)
 run = context.current()
 preflight.check(run)
 base.configure(run)

@@ -1,4 +1,9 @@
-"""pyinfra, made cheaper where it spends a no-op run's time on the controller, with the same results.
+"""pyinfra, made cheaper where it spends a run's time, with the same results.
+
+pyinfra's SSH connection (paramiko) sends each command's small packets with Nagle's algorithm on:
+every command waited for the node's delayed acknowledgement, about 40 ms of the 48 ms a command
+took on the lab (7.5 ms without it; OpenSSH turns Nagle off for the same reason). ``no_delay`` turns
+it off on each node's connection.
 
 pyinfra orders the operations of a deploy by the line numbers of the calls that made them, read
 from ``inspect.stack()`` (``pyinfra.api.util.get_operation_order_from_stack``): ``inspect`` looks up
@@ -16,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 
 import pyinfra
@@ -45,6 +51,22 @@ def operation_order(state) -> list[int]:
     return numbers
 
 
-def install() -> None:
-    """Use ``operation_order`` where pyinfra orders operations (a module attribute it looks up per call)."""
+def no_delay(hosts) -> list[str]:
+    """Nagle's algorithm off on the SSH connection of each of HOSTS that has one (pyinfra's SSH
+    connector, connected); the names of those it was turned off for."""
+    done = []
+    for h in hosts:
+        client = getattr(getattr(h, "connector", None), "client", None)
+        transport = client.get_transport() if client is not None and hasattr(client, "get_transport") else None
+        sock = getattr(transport, "sock", None)
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            done.append(h.name)
+    return done
+
+
+def install(hosts=()) -> None:
+    """Use ``operation_order`` where pyinfra orders operations (a module attribute it looks up per
+    call), and ``no_delay`` on the connections of HOSTS."""
     OPERATION_MODULE.get_operation_order_from_stack = operation_order
+    no_delay(hosts)

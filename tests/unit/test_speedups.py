@@ -30,3 +30,28 @@ def test_installed_where_pyinfra_looks_it_up():
         assert module.get_operation_order_from_stack is speedups.operation_order
     finally:
         module.get_operation_order_from_stack = before
+
+
+class _Connector:
+    def __init__(self, sock):
+        self.client = self
+
+    def get_transport(self):
+        return self
+
+
+def test_nagle_is_turned_off_on_each_nodes_ssh_connection():
+    import socket
+    from types import SimpleNamespace
+    listener = socket.create_server(("127.0.0.1", 0))
+    sock = socket.create_connection(listener.getsockname())
+    try:
+        connector = _Connector(sock)
+        connector.sock = sock
+        hosts = [SimpleNamespace(name="node-a", connector=connector),
+                 SimpleNamespace(name="fake", connector=SimpleNamespace())]
+        assert speedups.no_delay(hosts) == ["node-a"]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+        listener.close()
