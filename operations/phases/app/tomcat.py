@@ -31,6 +31,8 @@ from ..web import FAIL_TIMEOUT_S
 MODES = APP_MODES
 #: how long a restarted Tomcat may take to open its HTTP connector (the webapp deployed)
 START_WAIT_S = 90
+#: how often a second ``answers_command`` asks
+POLLS_PER_S = 5
 
 
 class AppConfigError(ValueError):
@@ -78,9 +80,11 @@ def answers_command(http_port: int, seconds: int = START_WAIT_S) -> str:
     """Shell: wait (bounded) until this node's Tomcat serves the webapp (``sysup.jsp`` answers HTTP
     200 on loopback), not merely until its port is open."""
     request = f"GET /{paths.CONTEXT}/sysup.jsp HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
-    return (f"(for i in $(seq {seconds}); do "
+    # asked five times a second (the run goes on as soon as it serves), until SECONDS have passed
+    return (f"(end=$(( $(date +%s) + {seconds} )); for i in $(seq {seconds * POLLS_PER_S}); do "
             f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{http_port} && printf \"{request}\" >&3 && "
-            "head -n 1 <&3' 2>/dev/null | grep -q ' 200 ' && exit 0; sleep 1; done; "
+            f"head -n 1 <&3' 2>/dev/null | grep -q ' 200 ' && exit 0; [ $(date +%s) -lt $end ] || break; "
+            f"sleep {1 / POLLS_PER_S}; done; "
             f"echo 'Tomcat did not serve /{paths.CONTEXT}/sysup.jsp on 127.0.0.1:{http_port} within {seconds} s' >&2; "
             "exit 1)")
 
