@@ -129,14 +129,15 @@ def held_units(p: Platform, tomcat: Tomcat, floating: bool) -> list[str]:
     """The units the deploy configures before it starts them: where packages start their services as
     they install (``Platform.starts_on_install``), the node's package transaction holds these
     (``platform.holding_starts``), so each starts once, configured. Both names a package's install
-    script may ask with (``mariadb``, ``mariadb.service``).
+    script may ask with (``tomcat10``, ``tomcat10.service``). Not the database: a server installed but
+    never started would stop the replication plan of a run interrupted after the transaction (a
+    server that does not answer is left alone for that run), so it starts as its package has it.
 
     >>> from operations.platform import PLATFORMS
     >>> held_units(PLATFORMS["debian12"], PLATFORMS["debian12"].tomcat, False)[:4]
-    ['chrony', 'chrony.service', 'mariadb', 'mariadb.service']
+    ['chrony', 'chrony.service', 'tomcat10', 'tomcat10.service']
     """
-    units = [p.services["chrony"], p.db_service, *p.db_socket_units, tomcat.service, p.nginx.service,
-             *((KEEPALIVED,) if floating else ())]
+    units = [p.services["chrony"], tomcat.service, p.nginx.service, *((KEEPALIVED,) if floating else ())]
     names = [name for unit in units for name in (unit.removesuffix(".service"), unit_name(unit))]
     return list(dict.fromkeys(names))
 
