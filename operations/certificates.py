@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -354,6 +355,20 @@ def _load_certs(path: Path) -> list[x509.Certificate]:
 
 
 def _load_key(path: Path):
+    """The private key in PATH (read and checked once per content: loading an RSA key checks it,
+    tens of milliseconds each time)."""
+    stat = Path(path).stat() if Path(path).exists() else None
+    if stat is None:
+        return _load_key_now(path)
+    return _load_key_of(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+@lru_cache(maxsize=16)
+def _load_key_of(path: str, mtime_ns: int, size: int, inode: int):
+    return _load_key_now(Path(path))
+
+
+def _load_key_now(path: Path):
     data = _read(path, "private key")
     try:
         return serialization.load_pem_private_key(data, password=None)

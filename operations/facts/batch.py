@@ -25,6 +25,8 @@ from typing import Any
 from pyinfra.api import FactBase, StringCommand
 from pyinfra.facts.files import Directory, File, Link, Sha1File, Sha256File
 
+from .system import UnitState
+
 #: printed by a part whose ``requires_command`` is missing (pyinfra returns the fact's default then)
 MISSING = "__qmha_missing_command__"
 
@@ -98,8 +100,18 @@ SUM_TOOLS = {Sha256File: "sha256sum", Sha1File: "sha1sum"}
 PLAIN_PATH = re.compile(r"^/[A-Za-z0-9._/+@:-]*$")
 
 
+#: what ``UnitState`` asks ``systemctl show`` for (each unit's block, in the order asked)
+UNIT_PROPERTIES = "--property SubState --property UnitFileState"
+#: unit names read together (anything else is read by the fact's own command)
+PLAIN_UNIT = re.compile(r"^[A-Za-z0-9@._:-]+$")
+
+
 def shared_tool(cls: type, kwargs: dict) -> str | None:
-    """The one command that reads CLS for many paths at once ("stat" or a checksum tool), or None."""
+    """The one command that reads CLS for many paths or units at once ("stat", a checksum tool,
+    "systemctl"), or None."""
+    if cls is UnitState:
+        unit = kwargs.get("unit")
+        return "systemctl" if set(kwargs) == {"unit"} and isinstance(unit, str) and PLAIN_UNIT.match(unit) else None
     path = kwargs.get("path")
     if set(kwargs) != {"path"} or not isinstance(path, str) or not PLAIN_PATH.match(path):
         return None
@@ -108,32 +120,45 @@ def shared_tool(cls: type, kwargs: dict) -> str | None:
     return SUM_TOOLS.get(cls)
 
 
-def shared_command(tool: str, paths: list[str]) -> str:
-    """TOOL run once over PATHS; a missing path prints nothing (as each fact alone)."""
-    quoted = " ".join(shlex.quote(p) for p in paths)
+def shared_command(tool: str, names: list[str]) -> str:
+    """TOOL run once over NAMES (paths, or units for "systemctl"); a missing path prints nothing
+    (as each fact alone)."""
+    quoted = " ".join(shlex.quote(p) for p in names)
     if tool == "stat":
         return f"( stat -c {shlex.quote(STAT_FORMAT)} -- {quoted}; true )"
+    if tool == "systemctl":
+        return f"( systemctl show {UNIT_PROPERTIES} -- {quoted}; true )"
     return f"( {tool} -- {quoted}; true )"
 
 
-def shared_lines(tool: str, lines: list[str]) -> dict[str, str]:
-    """Each path's line, as the fact alone would print it, from TOOL's output."""
-    out = {}
+def shared_lines(tool: str, lines: list[str], names: list[str]) -> dict[str, list[str]]:
+    """Each name's lines, as the fact alone would print them, from TOOL's output over NAMES (in
+    that order); a name not found in it is left out (its fact is then read alone)."""
+    out: dict[str, list[str]] = {}
+    if tool == "systemctl":  # one block a unit, in the order asked, blank lines between
+        blocks: list[list[str]] = [[]]
+        for line in lines:
+            if line.strip():
+                blocks[-1].append(line)
+            elif blocks[-1]:
+                blocks.append([])
+        blocks = [b for b in blocks if b]
+        return dict(zip(names, blocks)) if len(blocks) == len(names) else {}
     for line in lines:
         if tool == "stat":
             path, _, rest = line.partition("|")
         else:
             rest, _, path = line.partition("  ")
         if path and rest:
-            out[path] = line if tool != "stat" else rest
+            out[path] = [line if tool != "stat" else rest]
     return out
 
 
 class Batch(FactBase):
     """The values of FACTS (a list of ``(fact class, kwargs)``), in order, read by one command.
 
-    Files' state and checksums are read together (one ``stat``, one ``sha256sum`` for every path);
-    every other fact by its own command.
+    Files' state and checksums are read together (one ``stat``, one ``sha256sum`` for every path),
+    units' states too (one ``systemctl show``); every other fact by its own command.
 
     .. code:: python
 
@@ -154,10 +179,12 @@ class Batch(FactBase):
                 continue
             self.slots.append(("fact", i))
             texts.append(part_command(fact, kwargs))
-        self.paths = {i: kwargs["path"] for i, (_, kwargs) in enumerate(facts) if "path" in kwargs}
+        self.names = {i: kwargs.get("path", kwargs.get("unit")) for i, (_, kwargs) in enumerate(facts)}
+        self.asked: dict[str, list[str]] = {}
         for tool, indices in shared.items():
             self.slots.append((tool, indices))
-            texts.append(shared_command(tool, sorted({self.paths[i] for i in indices})))
+            self.asked[tool] = sorted({self.names[i] for i in indices})
+            texts.append(shared_command(tool, self.asked[tool]))
         return batch_script(texts, self.marker, lanes)
 
     def process(self, output: list[str]) -> list:
@@ -174,8 +201,9 @@ class Batch(FactBase):
             if kind == "fact":
                 values[what] = part_value(self.parts[what], status, body)
                 continue
-            by_path = shared_lines(kind, body)
+            by_name = shared_lines(kind, body, self.asked[kind])
             for i in what:
-                line = by_path.get(self.paths[i])
-                values[i] = part_value(self.parts[i], 0, [line] if line else [])
+                if kind == "systemctl" and self.names[i] not in by_name:
+                    continue  # unexpected output: read alone
+                values[i] = part_value(self.parts[i], 0, by_name.get(self.names[i], []))
         return values

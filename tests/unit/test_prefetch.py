@@ -175,3 +175,24 @@ def test_files_state_and_checksums_are_read_together_and_equal_each_read_alone(t
         assert value == part_value(fact, alone.returncode, alone.stdout.splitlines()), (cls.__name__, kwargs)
     assert together[1] == hashlib.sha256(b"a\n").hexdigest()
     assert together[3] is None and together[5] is False and together[6]["link_target"] == str(tmp_path / "a.conf")
+
+
+def test_units_states_are_read_together_in_one_systemctl_show_each_block_to_its_unit():
+    facts = [(UnitState, {"unit": "nginx.service"}), (UnitState, {"unit": "chrony.service"}),
+             (UnitState, {"unit": "nope.service"})]
+    batch = Batch()
+    script = batch.command(facts=facts)
+    assert script.count("systemctl show") == 1
+    marker = batch.marker
+    # what systemctl prints for the units in the order asked (sorted: chrony, nginx, nope), blank lines between
+    output = ["SubState=dead", "UnitFileState=enabled", "", "SubState=running", "UnitFileState=enabled", "",
+              "SubState=dead", "UnitFileState=", "", f"{marker} 0"]
+    assert batch.process(output) == [{"active": True, "enabled": True}, {"active": False, "enabled": True},
+                                     {"active": False, "enabled": False}]
+
+
+def test_units_output_that_does_not_match_the_units_asked_is_left_to_be_read_alone():
+    facts = [(UnitState, {"unit": "nginx.service"}), (UnitState, {"unit": "chrony.service"})]
+    batch = Batch()
+    batch.command(facts=facts)
+    assert batch.process(["SubState=running", "UnitFileState=enabled", "", f"{batch.marker} 0"]) == [UNREAD, UNREAD]

@@ -23,6 +23,7 @@ from pyinfra.api import deploy
 
 from ... import certificates, managed, paths
 from ...context import Run
+from ...memo import per_run
 from ...facts.webapp import ContextParam
 from ...platform import install_packages
 from ...render import config_file
@@ -56,8 +57,9 @@ def configure(run: Run):
     if tomcat.user != "root":
         restart_on.append(managed.user(name=f"{tomcat.user} may read the TLS keystore", user=tomcat.user,
                                       groups=[GROUP], append=True, ensure_home=False, create_home=False))
-    keystore = certificates.keystore(run.tls, secrets["tomcat_keystore_password"],
-                                     paths.control_tls(run.control_dir) / "tomcat.p12")
+    store = paths.control_tls(run.control_dir) / "tomcat.p12"  # one for the cluster: read once a run
+    keystore = per_run(("tomcat keystore", str(store)),
+                       lambda: certificates.keystore(run.tls, secrets["tomcat_keystore_password"], store))
     restart_on.append(managed.put(name=paths.KEYSTORE, src=io.BytesIO(keystore), dest=paths.KEYSTORE, user="root",
                                 group=GROUP, mode="0640", create_remote_dir=False))
     if driver == "mysql":  # MySQL Connector/J trusts a Java truststore; MariaDB's reads the PEM certificate
