@@ -56,12 +56,6 @@ def _sha256(src: str | IO) -> str:
     return hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
 
 
-def file_is(path: str, sha256: str, user=None, group=None, mode=None) -> bool:
-    """Whether the file PATH holds content of SHA256 with USER, GROUP and MODE (read ahead)."""
-    info, remote_sha256 = node_facts(host, [(File, {"path": path}), (Sha256File, {"path": path})])
-    return owned_as(info, user, group, mode) and remote_sha256 == sha256
-
-
 def joined(commands: list) -> StringCommand:
     """COMMANDS as one shell command, each run only when the one before succeeded (one SSH round
     trip instead of one each; a failure stops there, as pyinfra stops at a failed command).

@@ -453,7 +453,7 @@ def holding_starts(command, units) -> StringCommand:
 
     .. code:: python
 
-        holding_starts("apt-get install -y mariadb-server", ["mariadb", "mariadb.service"])
+        holding_starts("apt-get install -y tomcat10", ["tomcat10", "tomcat10.service"])
     """
     policy = render("packages/policy-rc.d.j2", mark=HOLD_MARK, units=list(units), expiry_s=HOLD_EXPIRY_S)
     script = (f'P={POLICY_RC}; if [ ! -e "$P" ] || grep -qF {shlex.quote(HOLD_MARK)} "$P"; then '
